@@ -1,0 +1,61 @@
+# Front door over CMake (README.md). Two build trees:
+#   build/kernel  the riscv64 kernel (toolchain.cmake)  -> Image, kernel.elf
+#   build/host    host tests, fuzzers and QEMU scenarios (ctest)
+#
+#   make run     boot on QEMU virt (4 harts, 2 NUMA nodes, 6 GiB), run the
+#                self-tests, power off with the verdict as exit status
+#   make test    every host test, bounded fuzz run and QEMU scenario
+#   make shell   boot without self-tests and stay interactive
+
+ARGS     ?=
+BOARD    ?= qemu-virt
+CONFIG   ?= 4hart-6g-numa
+JOBS     ?= $(shell nproc)
+BUILD    := build
+KBUILD   := $(BUILD)/kernel
+HBUILD   := $(BUILD)/host
+GEN      := -G Ninja
+
+.PHONY: all deps kernel host run shell test image clean format format-check \
+        compile_commands.json
+
+all: kernel
+
+deps:
+	@tools/deps.sh
+
+kernel: deps
+	cmake -S . -B $(KBUILD) $(GEN) -DCMAKE_TOOLCHAIN_FILE=$(CURDIR)/toolchain.cmake \
+	  -DCMAKE_BUILD_TYPE=Release > /dev/null
+	cmake --build $(KBUILD) -j $(JOBS)
+
+host: deps
+	cmake -S . -B $(HBUILD) $(GEN) -DCMAKE_BUILD_TYPE=Debug > /dev/null
+	cmake --build $(HBUILD) -j $(JOBS)
+
+run: kernel
+	python3 tools/qemu_run.py --board $(BOARD) --config $(CONFIG) \
+	  --kernel $(KBUILD)/Image --append "selftest=all selftest.exit=1 $(ARGS)"
+
+shell: kernel
+	python3 tools/qemu_run.py --board $(BOARD) --config $(CONFIG) --interactive \
+	  --kernel $(KBUILD)/Image --append "selftest=none $(ARGS)"
+
+test: kernel host
+	ctest --test-dir $(HBUILD) -j 2 --output-on-failure --timeout 900
+
+image: kernel
+	tools/mkdisk.sh --board $(BOARD) --kernel $(KBUILD)/Image --out $(BUILD)/image-$(BOARD)
+
+compile_commands.json: kernel host
+	python3 tools/merge_compile_commands.py $(KBUILD)/compile_commands.json \
+	  $(HBUILD)/compile_commands.json > compile_commands.json
+
+format:
+	git ls-files '*.cpp' '*.h' | xargs clang-format -i
+
+format-check:
+	git ls-files '*.cpp' '*.h' | xargs clang-format --dry-run --Werror
+
+clean:
+	rm -rf $(BUILD)

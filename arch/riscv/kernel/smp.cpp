@@ -1,0 +1,257 @@
+#include "arch/riscv/kernel/smp.h"
+
+#include <atomic>
+#include <cstddef>
+
+#include <arch/cpu.h>
+#include <arch/memory.h>
+#include <arch/platform.h>
+
+#include "arch/riscv/boot/asm_defs.h"
+#include "arch/riscv/boot/early.h"
+#include "arch/riscv/kernel/csr.h"
+#include "arch/riscv/kernel/irq.h"
+#include "arch/riscv/kernel/sbi.h"
+#include "arch/riscv/kernel/trap.h"
+#include "lib/fdt_boot.h"
+#include "lib/string.h"
+#include "kernel/panic.h"
+#include "kernel/printk.h"
+#include "mm/memblock.h"
+
+static_assert(offsetof(arch::SecondaryBoot, satp) == SECONDARY_SATP);
+static_assert(offsetof(arch::SecondaryBoot, va_pa_offset) == SECONDARY_VA_PA);
+static_assert(offsetof(arch::SecondaryBoot, sp) == SECONDARY_SP);
+static_assert(offsetof(arch::SecondaryBoot, tp) == SECONDARY_TP);
+
+extern "C" {
+extern char boot_stack_top[];
+void secondary_entry();
+extern uint64_t g_va_pa_offset;
+arch::SecondaryBoot g_secondary_boot;
+}
+
+// The boot hart's CpuBlock is the first object of the per-CPU template.
+[[gnu::section(".percpu.first")]] arch::CpuBlock g_percpu_block_template;
+
+namespace arch {
+namespace {
+
+constexpr size_t kKernelStackSize = 16384;
+
+CpuInfo* g_cpus;
+unsigned g_nr_cpus = 1;
+std::atomic<unsigned> g_nr_online{1};
+
+// One cross-call slot per CPU; callers serialize on g_call_lock.
+struct CallSlot {
+  std::atomic<void (*)(void*)> fn;
+  void* arg;
+  std::atomic<uint64_t> done;
+  std::atomic<uint64_t> handled;
+};
+DEFINE_PER_CPU(CallSlot, g_call_slot);
+std::atomic<uint32_t> g_call_lock{0};
+DEFINE_PER_CPU(std::atomic<uint32_t>, g_stop_requested);
+
+void send_ipi_to(unsigned cpu) {
+  const uint64_t hartid = g_cpus[cpu].hartid;
+  // SBI IPI takes a hart mask relative to a base hart id (spec 7.1).
+  sbi::send_ipi(1, hartid);
+}
+
+}  // namespace
+
+unsigned this_cpu() {
+  CpuBlock* b = cpu_block();
+  return b ? static_cast<unsigned>(b->cpu) : 0;
+}
+unsigned nr_cpus() { return g_nr_cpus; }
+const CpuInfo& cpu_info(unsigned cpu) { return g_cpus[cpu]; }
+CpuBlock* cpu_block_of(unsigned cpu) { return g_cpus[cpu].block; }
+bool cpu_online(unsigned cpu) { return cpu < g_nr_cpus && g_cpus[cpu].online; }
+unsigned nr_online_cpus() { return g_nr_online.load(); }
+
+int hart_to_cpu(uint64_t hartid) {
+  for (unsigned i = 0; i < g_nr_cpus; ++i)
+    if (g_cpus[i].hartid == hartid) return static_cast<int>(i);
+  return -1;
+}
+
+unsigned smp_enumerate(const k::fdt::Fdt& fdt, uint64_t boot_hartid) {
+  unsigned usable = 0;
+  bool boot_seen = false;
+  k::fdt::for_each_hart(fdt, [&](const k::fdt::HartInfo& h) {
+    if (h.okay && h.has_mmu) ++usable;
+    if (h.hartid == boot_hartid) boot_seen = true;
+  });
+  if (!boot_seen) {
+    pr_warn("smp: boot hart %llu not in /cpus; running uniprocessor\n",
+            static_cast<unsigned long long>(boot_hartid));
+    usable = 0;
+  }
+  const unsigned n = usable ? usable : 1;
+  g_cpus = static_cast<CpuInfo*>(k::memblock.alloc(sizeof(CpuInfo) * n, alignof(CpuInfo)));
+  if (!g_cpus) k::panic("smp: cannot allocate the CPU table for %u harts", n);
+  g_cpus[0] = CpuInfo{boot_hartid, 0, true, nullptr};
+  unsigned next = 1;
+  k::fdt::for_each_hart(fdt, [&](const k::fdt::HartInfo& h) {
+    if (h.hartid == boot_hartid) {
+      g_cpus[0].node = h.nid < 0 ? 0 : h.nid;
+      return;
+    }
+    if (!h.okay) {
+      pr_info("smp: hart %llu disabled in the DT, skipped\n",
+              static_cast<unsigned long long>(h.hartid));
+      return;
+    }
+    if (!h.has_mmu) {
+      pr_info("smp: hart %llu has no MMU (%.*s), skipped\n",
+              static_cast<unsigned long long>(h.hartid), static_cast<int>(h.isa.size()),
+              h.isa.data());
+      return;
+    }
+    if (!boot_seen || next >= n) return;
+    g_cpus[next++] = CpuInfo{h.hartid, h.nid < 0 ? 0 : h.nid, false, nullptr};
+  });
+  g_nr_cpus = next;
+  return g_nr_cpus;
+}
+
+void percpu_init() {
+  const size_t size = static_cast<size_t>(__percpu_end - __percpu_start);
+  for (unsigned cpu = 0; cpu < g_nr_cpus; ++cpu) {
+    void* area = k::memblock.alloc(size, 64, g_cpus[cpu].node);
+    if (!area) k::panic("percpu: cannot allocate %zu bytes for CPU %u", size, cpu);
+    memcpy(area, __percpu_start, size);
+    auto* b = static_cast<CpuBlock*>(area);
+    *b = CpuBlock{};
+    b->self = b;
+    b->cpu = cpu;
+    b->hartid = g_cpus[cpu].hartid;
+    b->node = static_cast<uint64_t>(g_cpus[cpu].node);
+    g_cpus[cpu].block = b;
+  }
+  // The boot hart keeps its stack (boot_stack in .bss) but moves to its own
+  // per-CPU copy; the template stays pristine for nothing else to use.
+  CpuBlock* boot = g_cpus[0].block;
+  boot->stack_top = reinterpret_cast<uint64_t>(boot_stack_top);
+  boot->stack_base = boot->stack_top - BOOT_STACK_SIZE;
+  asm volatile("mv tp, %0" ::"r"(boot) : "memory");
+}
+
+void smp_boot_secondaries() {
+  for (unsigned cpu = 1; cpu < g_nr_cpus; ++cpu) {
+    CpuInfo& c = g_cpus[cpu];
+    void* stack = k::memblock.alloc(kKernelStackSize, 16, c.node);
+    if (!stack) {
+      pr_err("smp: no memory for the stack of CPU %u; not started\n", cpu);
+      continue;
+    }
+    c.block->stack_base = reinterpret_cast<uint64_t>(stack);
+    c.block->stack_top = c.block->stack_base + kKernelStackSize;
+    g_secondary_boot.satp = csr_read(satp);
+    g_secondary_boot.va_pa_offset = g_va_pa_offset;
+    g_secondary_boot.sp = c.block->stack_top;
+    g_secondary_boot.tp = reinterpret_cast<uint64_t>(c.block);
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    const uint64_t entry_pa = virt_to_phys(reinterpret_cast<const void*>(&secondary_entry)).value();
+    const uint64_t boot_pa = virt_to_phys(&g_secondary_boot).value();
+    const long err = sbi::hart_start(c.hartid, entry_pa, boot_pa);
+    if (err) {
+      pr_err("smp: SBI HSM hart_start(hart %llu) failed: %s\n",
+             static_cast<unsigned long long>(c.hartid), sbi::error_name(err));
+      continue;
+    }
+    // Wait up to one second for the hart to say it is online.
+    const uint64_t deadline = read_time() + timebase_hz();
+    while (!__atomic_load_n(&c.online, __ATOMIC_ACQUIRE) && read_time() < deadline) cpu_relax();
+    if (!__atomic_load_n(&c.online, __ATOMIC_ACQUIRE))
+      pr_err("smp: CPU %u (hart %llu) did not come online\n", cpu,
+             static_cast<unsigned long long>(c.hartid));
+  }
+  pr_info("smp: %u of %u CPUs online\n", nr_online_cpus(), g_nr_cpus);
+}
+
+bool smp_call_on(unsigned cpu, void (*fn)(void*), void* arg) {
+  if (!cpu_online(cpu)) return false;
+  if (cpu == this_cpu()) {
+    const unsigned long flags = irq_save();
+    fn(arg);
+    irq_restore(flags);
+    return true;
+  }
+  while (g_call_lock.exchange(1, std::memory_order_acquire)) cpu_relax();
+  CallSlot& slot = per_cpu(g_call_slot, cpu);
+  const uint64_t before = slot.done.load(std::memory_order_acquire);
+  slot.arg = arg;
+  slot.fn.store(fn, std::memory_order_release);
+  send_ipi_to(cpu);
+  const uint64_t deadline = read_time() + timebase_hz();
+  bool ok = true;
+  while (slot.done.load(std::memory_order_acquire) == before) {
+    if (read_time() > deadline) {
+      ok = false;
+      slot.fn.store(nullptr, std::memory_order_release);
+      pr_err("smp: CPU %u did not answer a cross-call\n", cpu);
+      break;
+    }
+    cpu_relax();
+  }
+  g_call_lock.store(0, std::memory_order_release);
+  return ok;
+}
+
+unsigned smp_call_others(void (*fn)(void*), void* arg) {
+  unsigned answered = 0;
+  for (unsigned cpu = 0; cpu < g_nr_cpus; ++cpu)
+    if (cpu != this_cpu() && cpu_online(cpu) && smp_call_on(cpu, fn, arg)) ++answered;
+  return answered;
+}
+
+uint64_t cpu_ipi_count(unsigned cpu) {
+  return per_cpu(g_call_slot, cpu).handled.load(std::memory_order_relaxed);
+}
+
+void ipi_interrupt() {
+  csr_clear(sip, kSieSsie);
+  CallSlot* slot = this_cpu_ptr(&g_call_slot);
+  slot->handled.fetch_add(1, std::memory_order_relaxed);
+  if (this_cpu_ptr(&g_stop_requested)->load()) halt_this_hart();
+  if (auto fn = slot->fn.exchange(nullptr, std::memory_order_acq_rel)) {
+    fn(slot->arg);
+    slot->done.fetch_add(1, std::memory_order_release);
+  }
+}
+
+void stop_other_harts() {
+  if (!g_cpus) return;
+  const unsigned self = this_cpu();
+  for (unsigned cpu = 0; cpu < g_nr_cpus; ++cpu) {
+    if (cpu == self || !g_cpus[cpu].online) continue;
+    per_cpu(g_stop_requested, cpu).store(1);
+    send_ipi_to(cpu);
+  }
+}
+
+[[noreturn]] void halt_this_hart() {
+  irq_disable();
+  for (;;) asm volatile("wfi");
+}
+
+}  // namespace arch
+
+extern "C" [[noreturn]] void secondary_main(uint64_t hartid) {
+  using namespace arch;
+  trap_init_this_hart();
+  CpuBlock* b = cpu_block();
+  csr_set(sie, kSieSsie);
+  timer_start_this_hart();
+  const unsigned cpu = static_cast<unsigned>(b->cpu);
+  pr_info("CPU%u: hart %llu online (node %llu)\n", cpu, static_cast<unsigned long long>(hartid),
+          static_cast<unsigned long long>(b->node));
+  g_nr_online.fetch_add(1);
+  __atomic_store_n(&g_cpus[cpu].online, true, __ATOMIC_RELEASE);
+  irq_enable();
+  for (;;) asm volatile("wfi");
+}

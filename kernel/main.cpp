@@ -1,0 +1,107 @@
+// Kernel initialisation on the boot hart, in the order of
+// docs/boot-flow.md: console, device tree, memory, per-CPU areas, traps and
+// timer, drivers, other harts, self-tests.
+#include <cstdint>
+
+#include <arch/cpu.h>
+#include <arch/memory.h>
+#include <arch/platform.h>
+
+#include "arch/riscv/boot/early.h"
+#include "arch/riscv/kernel/setup.h"
+#include "arch/riscv/kernel/smp.h"
+#include "arch/riscv/kernel/trap.h"
+#include "drivers/driver.h"
+#include "kernel/boot_info.h"
+#include "kernel/console.h"
+#include "kernel/panic.h"
+#include "kernel/printk.h"
+#include "kernel/selftest.h"
+#include "kernel/setup_memory.h"
+#include "lib/cmdline.h"
+#include "lib/fdt.h"
+#include "lib/fdt_boot.h"
+
+extern "C" void (*__init_array_start[])(), (*__init_array_end[])();
+
+namespace k {
+namespace {
+
+const void* g_dtb;
+size_t g_dtb_size;
+BootParams g_params{{}, "all", false};
+
+void run_constructors() {
+  for (auto fn = __init_array_start; fn < __init_array_end; ++fn) (*fn)();
+}
+
+void parse_boot_params(const fdt::Fdt& fdt) {
+  g_params.cmdline = fdt::chosen_bootargs(fdt).value_or(std::string_view());
+  g_params.selftest = cmdline_get(g_params.cmdline, "selftest").value_or("all");
+  g_params.power_off_after_tests =
+      parse_bool(cmdline_get(g_params.cmdline, "selftest.exit").value_or("0")).value_or(false);
+  if (cmdline_has(g_params.cmdline, "debug")) set_console_loglevel(8);
+  if (auto l = cmdline_get(g_params.cmdline, "loglevel"))
+    if (auto v = parse_u64(*l)) set_console_loglevel(static_cast<int>(*v));
+}
+
+}  // namespace
+
+const void* boot_dtb() { return g_dtb; }
+size_t boot_dtb_size() { return g_dtb_size; }
+const BootParams& boot_params() { return g_params; }
+
+}  // namespace k
+
+extern "C" [[noreturn]] void kernel_main(uint64_t hartid, uint64_t dtb_pa) {
+  using namespace k;
+  arch::trap_init_this_hart();
+  run_constructors();
+  sbi_console_init();
+
+  pr_notice("rvkernel version %s (%s) #1 SMP, C++20 on RISC-V 64\n", KERNEL_VERSION,
+            "riscv64-linux-gnu-g++ " __VERSION__);
+
+  const arch::EarlyBootInfo& early = arch::g_early_boot;
+  g_dtb = arch::phys_to_virt(PhysAddr(dtb_pa));
+  g_dtb_size = early.dtb_size;
+  auto fdt = fdt::Fdt::parse(g_dtb, g_dtb_size);
+  if (!fdt) panic("device tree became unreadable after early boot");
+  parse_boot_params(*fdt);
+  if (auto model = fdt->root().prop("model"))
+    pr_info("Machine model: %.*s\n", static_cast<int>(model->str().value_or("?").size()),
+            model->str().value_or("?").data());
+  pr_info("Kernel command line: %.*s\n", static_cast<int>(g_params.cmdline.size()),
+          g_params.cmdline.data());
+  pr_info("Boot hart: %llu, DTB at 0x%llx (%zu bytes)\n", static_cast<unsigned long long>(hartid),
+          static_cast<unsigned long long>(dtb_pa), g_dtb_size);
+
+  arch::report_sbi();
+  arch::report_paging();
+  arch::setup_timebase(*fdt, hartid);
+
+  setup_memory(*fdt);
+  drivers_probe(*fdt, 0, 1);
+  arch::smp_enumerate(*fdt, hartid);
+  arch::percpu_init();
+  arch::trap_init_this_hart();
+  setup_page_allocator();
+
+  drivers_probe(*fdt, 2, 3);
+  arch::timer_start_this_hart();
+  arch::enable_ipis_this_hart();
+  arch::irq_enable();
+  pr_info("CPU0: hart %llu online (node %llu)\n", static_cast<unsigned long long>(hartid),
+          static_cast<unsigned long long>(arch::cpu_block()->node));
+  arch::smp_boot_secondaries();
+
+  const auto result = selftest::run(g_params.selftest);
+  pr_info("selftest: %u suites, %u passed, %u failed, %u skipped\n", result.suites, result.passed,
+          result.failed, result.skipped);
+  if (g_params.power_off_after_tests) {
+    pr_info("selftest.exit=1: powering off (%s)\n", result.failed ? "FAIL" : "PASS");
+    arch::power_off(result.failed != 0);
+  }
+  pr_info("idle: nothing more to do on the boot hart\n");
+  for (;;) asm volatile("wfi");
+}

@@ -1,0 +1,1 @@
+/* glibc ships only stubs-lp64d.h; the kernel is lp64 and needs none of it. */
