@@ -34,7 +34,7 @@ host: deps
 	cmake --build $(HBUILD) -j $(JOBS)
 
 run: kernel
-	python3 tools/qemu_run.py --board $(BOARD) --config $(CONFIG) \
+	python3 tools/qemu_run.py --board $(BOARD) --config $(CONFIG) --echo \
 	  --kernel $(KBUILD)/Image --append "selftest=all selftest.exit=1 $(ARGS)"
 
 shell: kernel

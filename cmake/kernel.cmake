@@ -33,6 +33,7 @@ target_compile_definitions(kernel.elf PRIVATE
 target_link_options(kernel.elf PRIVATE
   -nostdlib -static -no-pie -Wl,--no-relax -Wl,--gc-sections
   -Wl,-T,${REPO_ROOT}/linker/kernel.ld -Wl,--build-id=none
+  -Wl,--no-warn-rwx-segments
   -Wl,-Map,${CMAKE_BINARY_DIR}/kernel.map)
 target_link_libraries(kernel.elf PRIVATE ${KERNEL_LIBGCC})
 set_target_properties(kernel.elf PROPERTIES LINK_DEPENDS ${REPO_ROOT}/linker/kernel.ld)

@@ -92,7 +92,7 @@ std::optional<std::string_view> cmdline_get(std::string_view cmdline, std::strin
   if (key.empty()) return std::nullopt;
   std::optional<std::string_view> found;
   cmdline_for_each(cmdline, [&](const CmdlineParam& p) {
-    if (cmdline_key_eq(p.key, key) && !found) found = p.value;
+    if (cmdline_key_eq(p.key, key)) found = p.value;
   });
   return found;
 }

@@ -80,10 +80,12 @@ bool check_struct(const uint8_t* base, uint32_t off_struct, uint32_t size_struct
       off += 4;
     } else if (tag == kBeginNode) {
       if (depth == 0 && seen_root) return fail(err, "more than one root node", at);
-      if (depth == kMaxDepth + 1) return fail(err, "node nesting deeper than the limit", at);
+      if (depth == kMaxDepth) return fail(err, "node nesting deeper than the limit", at);
       const uint32_t room = size_struct - off - 4;
       const uint32_t len = bounded_strlen(s + off + 4, room);
       if (len == room) return fail(err, "unterminated node name", at);
+      // Spec 2.2.1 / 5.4.1: the root node has an empty name.
+      if (depth == 0 && len != 0) return fail(err, "root node name not empty", at);
       if (depth == 0) *root = off;
       seen_root = true;
       ++depth;
@@ -104,7 +106,7 @@ bool check_struct(const uint8_t* base, uint32_t off_struct, uint32_t size_struct
       const uint32_t nameoff = be32(s + off + 8);
       if (len > size_struct - off - 12)
         return fail(err, "property length past end of structure block", at);
-      if (nameoff > size_strings) return fail(err, "property name offset outside strings block", at);
+      if (nameoff >= size_strings) return fail(err, "property name offset outside strings block", at);
       const uint32_t room = size_strings - nameoff;
       if (bounded_strlen(base + off_strings + nameoff, room) == room)
         return fail(err, "unterminated property name", at);
@@ -538,7 +540,7 @@ std::optional<uint64_t> Fdt::translate_path(const uint32_t* path, int depth, uin
       const uint64_t p = *r->cells(e * stride + ca, pa);
       const uint64_t s = *r->cells(e * stride + ca + pa, sc);
       if (addr >= c && addr - c < s) {
-        addr = p + addr;
+        addr = p + (addr - c);
         hit = true;
       }
     }

@@ -5,7 +5,8 @@
 // Zone modifiers pick the highest zone an allocation may use:
 //   none          -> ZONE_NORMAL (falls back to DMA32, then DMA)
 //   __GFP_DMA32   -> ZONE_DMA32  (physical < 4 GiB; falls back to DMA)
-//   __GFP_DMA     -> ZONE_DMA    (below the DT's most restrictive dma-ranges)
+//   __GFP_DMA     -> ZONE_DMA    (below the DT's most restrictive dma-ranges;
+//                                 ZONE_DMA32 when the system has no ZONE_DMA)
 // With no reclaim in this kernel, the action modifiers mean:
 //   __GFP_HIGH     may use half of the min watermark reserve (ALLOC_MIN_RESERVE)
 //   no __GFP_DIRECT_RECLAIM (ATOMIC, NOWAIT): "cannot block"; with __GFP_HIGH

@@ -308,6 +308,11 @@ Result<PhysAddr> Memblock::phys_alloc(uint64_t size, uint64_t align, PhysAddr mi
            static_cast<unsigned long long>(size), static_cast<unsigned long long>(align));
     return Errno::kEINVAL;
   }
+  if (retired_) {
+    pr_err("memblock: allocation of %#llx bytes after the page allocator took over\n",
+           static_cast<unsigned long long>(size));
+    return Errno::kENOMEM;
+  }
   if (size > kPhysAddrMax - kPageSize) return Errno::kENOMEM;
   uint64_t end = max_addr.value();
   if (end > current_limit_.value()) end = current_limit_.value();

@@ -121,9 +121,12 @@ Page* get_page_from_freelist(gfp_t gfp, unsigned order, unsigned alloc_flags,
   return nullptr;
 }
 
-// Linux gfp_zone(): the highest zone the request may use.
+// Linux gfp_zone(): the highest zone the request may use. Without a
+// ZONE_DMA (no device restricted below 4 GiB), GFP_DMA is served like
+// GFP_DMA32: still below 4 GiB, the conservative reading for 32-bit
+// devices.
 unsigned gfp_zone(gfp_t gfp) {
-  if (gfp & __GFP_DMA) return ZONE_DMA;
+  if (gfp & __GFP_DMA) return g_zone_limits.dma_end_pfn ? ZONE_DMA : ZONE_DMA32;
   if (gfp & __GFP_DMA32) return ZONE_DMA32;
   return ZONE_NORMAL;
 }

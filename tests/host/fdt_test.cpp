@@ -731,6 +731,7 @@ TEST(FdtReject, structure_block_problems_are_named) {
   EXPECT_EQ(reject(build({BEGIN, 0, END_NODE, END_NODE, END})), "FDT_END_NODE without FDT_BEGIN_NODE");
   EXPECT_EQ(reject(build({BEGIN, 0, END_NODE, BEGIN, 0, END_NODE, END})), "more than one root node");
   EXPECT_EQ(reject(build({END})), "no root node");
+  EXPECT_EQ(reject(build({BEGIN, 0x2f000000, END_NODE, END})), "root node name not empty");
   EXPECT_EQ(reject(build({PROP, 0, 0, BEGIN, 0, END_NODE, END})), "property outside any node");
   EXPECT_EQ(reject(build({BEGIN, 0, BEGIN, 0x61000000, END_NODE, PROP, 0, 0, END_NODE, END})),
             "property after a subnode");
@@ -788,6 +789,8 @@ TEST(FdtReject, every_single_byte_corruption_is_handled) {
       ASSERT_NE(err.what, nullptr);
       continue;
     }
+    // Whatever this reader accepts, libfdt's full check accepts too.
+    EXPECT_EQ(fdt_check_full(b.data(), b.size()), 0) << "byte " << i;
     f->for_each_node([&](Node n) {
       n.for_each_prop([&](const Prop& p) { (void)p.string_count(); });
       (void)f->reg_translated(n, 0);
