@@ -18,6 +18,7 @@
 #include "kernel/printk.h"
 #include "kernel/selftest.h"
 #include "kernel/setup_memory.h"
+#include "kernel/shell.h"
 #include "lib/cmdline.h"
 #include "lib/fdt.h"
 #include "lib/fdt_boot.h"
@@ -102,6 +103,5 @@ extern "C" [[noreturn]] void kernel_main(uint64_t hartid, uint64_t dtb_pa) {
     pr_info("selftest.exit=1: powering off (%s)\n", result.failed ? "FAIL" : "PASS");
     arch::power_off(result.failed != 0);
   }
-  pr_info("idle: nothing more to do on the boot hart\n");
-  for (;;) asm volatile("wfi");
+  shell::run();
 }

@@ -255,3 +255,17 @@ extern "C" [[noreturn]] void secondary_main(uint64_t hartid) {
   irq_enable();
   for (;;) asm volatile("wfi");
 }
+
+#include "kernel/shell.h"
+
+SHELL_COMMAND(cpus, "list harts: logical id, hart id, node, online, ticks, IPIs") {
+  for (unsigned cpu = 0; cpu < arch::nr_cpus(); ++cpu) {
+    const arch::CpuInfo& c = arch::cpu_info(cpu);
+    k::printk_raw("CPU%-3u hart %-4llu node %-2d %-8s ticks %-8llu ipis %llu\n", cpu,
+                  static_cast<unsigned long long>(c.hartid), c.node,
+                  c.online ? "online" : "offline",
+                  static_cast<unsigned long long>(arch::cpu_ticks(cpu)),
+                  static_cast<unsigned long long>(arch::cpu_ipi_count(cpu)));
+  }
+  return 0;
+}
