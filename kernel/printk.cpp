@@ -4,6 +4,7 @@
 #include <arch/platform.h>
 
 #include "kernel/console.h"
+#include "kernel/log_buffer.h"
 #include "kernel/panic.h"
 #include "lib/format.h"
 #include "lib/spinlock.h"
@@ -43,16 +44,17 @@ class PrintkGuard {
 void set_console_loglevel(int level) { g_console_loglevel = level; }
 
 void vprintk(LogLevel level, const char* fmt, va_list ap) {
-  if (static_cast<int>(level) > g_console_loglevel) return;
   char buf[512];
   const uint64_t ns = arch::uptime_ns();
-  size_t n = snformat(buf, sizeof(buf), "[%5llu.%06llu] ",
-                      static_cast<unsigned long long>(ns / 1000000000ull),
-                      static_cast<unsigned long long>((ns / 1000ull) % 1000000ull));
-  n += vsnformat(buf + n, sizeof(buf) - n, fmt, ap);
+  const size_t prefix = snformat(buf, sizeof(buf), "[%5llu.%06llu] ",
+                                 static_cast<unsigned long long>(ns / 1000000000ull),
+                                 static_cast<unsigned long long>((ns / 1000ull) % 1000000ull));
+  size_t n = prefix + vsnformat(buf + prefix, sizeof(buf) - prefix, fmt, ap);
   if (n >= sizeof(buf)) n = sizeof(buf) - 1;
   PrintkGuard g;
-  console_write(buf, n);
+  // Every message is kept, whatever the console level.
+  logbuf::append(static_cast<int>(level), ns, buf + prefix, n - prefix);
+  if (static_cast<int>(level) <= g_console_loglevel) console_write(buf, n);
 }
 
 void printk(LogLevel level, const char* fmt, ...) {

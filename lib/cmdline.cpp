@@ -6,7 +6,9 @@ namespace k {
 
 namespace {
 
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; }
+bool is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
 
 char to_lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
 
@@ -125,23 +127,29 @@ std::optional<uint64_t> parse_u64(std::string_view s) {
   // memparse(): binary multiples.
   const char suffix = to_lower(s[i]);
   unsigned shift = 0;
-  if (suffix == 'k') shift = 10;
-  else if (suffix == 'm') shift = 20;
-  else if (suffix == 'g') shift = 30;
-  else if (suffix == 't') shift = 40;
-  else if (suffix == 'p') shift = 50;
-  else if (suffix == 'e') shift = 60;
-  else return std::nullopt;
+  if (suffix == 'k')
+    shift = 10;
+  else if (suffix == 'm')
+    shift = 20;
+  else if (suffix == 'g')
+    shift = 30;
+  else if (suffix == 't')
+    shift = 40;
+  else if (suffix == 'p')
+    shift = 50;
+  else if (suffix == 'e')
+    shift = 60;
+  else
+    return std::nullopt;
   if (v > (~uint64_t{0} >> shift)) return std::nullopt;
   return v << shift;
 }
 
 std::optional<bool> parse_bool(std::string_view s) {
-  if (s.empty() || iequal(s, "1") || iequal(s, "y") || iequal(s, "yes") ||
-      iequal(s, "on") || iequal(s, "true"))
+  if (s.empty() || iequal(s, "1") || iequal(s, "y") || iequal(s, "yes") || iequal(s, "on") ||
+      iequal(s, "true"))
     return true;
-  if (iequal(s, "0") || iequal(s, "n") || iequal(s, "no") || iequal(s, "off") ||
-      iequal(s, "false"))
+  if (iequal(s, "0") || iequal(s, "n") || iequal(s, "no") || iequal(s, "off") || iequal(s, "false"))
     return false;
   return std::nullopt;
 }

@@ -106,7 +106,8 @@ bool check_struct(const uint8_t* base, uint32_t off_struct, uint32_t size_struct
       const uint32_t nameoff = be32(s + off + 8);
       if (len > size_struct - off - 12)
         return fail(err, "property length past end of structure block", at);
-      if (nameoff >= size_strings) return fail(err, "property name offset outside strings block", at);
+      if (nameoff >= size_strings)
+        return fail(err, "property name offset outside strings block", at);
       const uint32_t room = size_strings - nameoff;
       if (bounded_strlen(base + off_strings + nameoff, room) == room)
         return fail(err, "unterminated property name", at);
@@ -141,9 +142,11 @@ std::optional<uint64_t> Prop::u64(size_t index) const {
 
 std::optional<uint64_t> Prop::cells(size_t offset_in_cells, size_t ncells) const {
   const size_t total = data_.size() / 4;
-  if (ncells > 2 || offset_in_cells > total || ncells > total - offset_in_cells) return std::nullopt;
+  if (ncells > 2 || offset_in_cells > total || ncells > total - offset_in_cells)
+    return std::nullopt;
   uint64_t v = 0;
-  for (size_t i = 0; i < ncells; ++i) v = (v << 32) | be32(data_.data() + (offset_in_cells + i) * 4);
+  for (size_t i = 0; i < ncells; ++i)
+    v = (v << 32) | be32(data_.data() + (offset_in_cells + i) * 4);
   return v;
 }
 
@@ -317,7 +320,8 @@ Prop Fdt::prop_at(uint32_t prop_off) const {
   const uint32_t nameoff = rd32(off_struct_ + prop_off + 8);
   if (len > size_struct_ - prop_off - 12 || nameoff >= size_strings_) return {};
   const uint8_t* np = base_ + off_strings_ + nameoff;
-  std::string_view name(reinterpret_cast<const char*>(np), bounded_strlen(np, size_strings_ - nameoff));
+  std::string_view name(reinterpret_cast<const char*>(np),
+                        bounded_strlen(np, size_strings_ - nameoff));
   return Prop(name, std::span<const uint8_t>(base_ + off_struct_ + prop_off + 12, len), prop_off);
 }
 

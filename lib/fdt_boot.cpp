@@ -112,7 +112,7 @@ std::optional<StdoutPath> chosen_stdout(const Fdt& fdt) {
   StdoutPath out;
   out.node = *node;
   out.options = colon < s->size() ? std::string_view(s->data() + colon + 1, s->size() - colon - 1)
-                                     : std::string_view();
+                                  : std::string_view();
   return out;
 }
 

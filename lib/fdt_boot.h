@@ -105,8 +105,7 @@ void for_each_memory_region(const Fdt& fdt, F f) {
   bool go = true;
   fdt.root().for_each_child([&](Node n) {
     auto dt = n.prop("device_type");
-    if (!dt || !dt->is_string("memory") || !Fdt::status_okay(n))
-      return true;
+    if (!dt || !dt->is_string("memory") || !Fdt::status_okay(n)) return true;
     const int nid = numa_node_id(n);
     const size_t count = fdt.reg_count(n);
     for (size_t i = 0; i < count && go; ++i) {

@@ -29,7 +29,8 @@ std::vector<Param> split(std::string_view s) {
 }
 
 TEST(Cmdline, splits_flags_values_quotes_and_dotted_keys) {
-  EXPECT_EQ(split("  console=ttyS0,115200\tquiet  selftest.exit=1 dyndbg=\"file x +p\" empty= \"quoted=a b\" "),
+  EXPECT_EQ(split("  console=ttyS0,115200\tquiet  selftest.exit=1 dyndbg=\"file x +p\" empty= "
+                  "\"quoted=a b\" "),
             (std::vector<Param>{{"console", "ttyS0,115200", true},
                                 {"quiet", "", false},
                                 {"selftest.exit", "1", true},
@@ -115,9 +116,12 @@ TEST(Cmdline, parse_u64_reads_memparse_suffixes_and_bases) {
 }
 
 TEST(Cmdline, parse_bool_accepts_linux_spellings) {
-  for (const char* t : {"1", "y", "Y", "yes", "on", "ON", "true", ""}) EXPECT_EQ(parse_bool(t), true) << t;
-  for (const char* f : {"0", "n", "N", "no", "off", "Off", "false"}) EXPECT_EQ(parse_bool(f), false) << f;
-  for (const char* x : {"2", "maybe", "o", "yess", " 1"}) EXPECT_FALSE(parse_bool(x).has_value()) << x;
+  for (const char* t : {"1", "y", "Y", "yes", "on", "ON", "true", ""})
+    EXPECT_EQ(parse_bool(t), true) << t;
+  for (const char* f : {"0", "n", "N", "no", "off", "Off", "false"})
+    EXPECT_EQ(parse_bool(f), false) << f;
+  for (const char* x : {"2", "maybe", "o", "yess", " 1"})
+    EXPECT_FALSE(parse_bool(x).has_value()) << x;
 }
 
 }  // namespace
