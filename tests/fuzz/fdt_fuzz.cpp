@@ -1,6 +1,9 @@
 // libFuzzer target for lib/fdt and lib/fdt_boot: parse arbitrary bytes; if
-// they are accepted, walk everything through the public API. Any crash,
-// sanitizer report or hang is a bug (TESTING.md layer 2).
+// they are accepted, libfdt's full check must accept them too, and
+// everything is walked through the public API. Any crash, sanitizer report
+// or hang is a bug (TESTING.md layer 2).
+#include <libfdt.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -106,6 +109,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return 0;
   }
   if (f->total_size() > size) __builtin_trap();
+  // Differential check: this reader is never more lenient than libfdt.
+  if (fdt_check_full(buf.data(), buf.size()) != 0) __builtin_trap();
   walk(*f);
   return 0;
 }

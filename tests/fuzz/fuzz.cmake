@@ -21,13 +21,14 @@ set(FUZZ_FLAGS -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined
     -fno-sanitize-recover=all -fno-omit-frame-pointer -Wall -Wextra -Werror
     -I${REPO_ROOT})
 
-# fdt_cmdline_fuzz_target(<name> SOURCES <files...> DEPENDS <headers...> SEEDS <dirs...>)
+# fdt_cmdline_fuzz_target(<name> SOURCES <files...> DEPENDS <headers...>
+#                         SEEDS <dirs...> [LIBS <-lx...>])
 function(fdt_cmdline_fuzz_target name)
-  cmake_parse_arguments(FT "" "" "SOURCES;DEPENDS;SEEDS" ${ARGN})
+  cmake_parse_arguments(FT "" "" "SOURCES;DEPENDS;SEEDS;LIBS" ${ARGN})
   set(bin ${FUZZ_OUT}/${name})
   add_custom_command(
     OUTPUT ${bin}
-    COMMAND ${FUZZ_CLANGXX} ${FUZZ_FLAGS} ${FT_SOURCES} -o ${bin}
+    COMMAND ${FUZZ_CLANGXX} ${FUZZ_FLAGS} ${FT_SOURCES} ${FT_LIBS} -o ${bin}
     DEPENDS ${FT_SOURCES} ${FT_DEPENDS}
     COMMENT "clang++ libFuzzer ${name}"
     VERBATIM)
@@ -43,7 +44,9 @@ endfunction()
 fdt_cmdline_fuzz_target(fdt_fuzz
   SOURCES ${REPO_ROOT}/tests/fuzz/fdt_fuzz.cpp ${REPO_ROOT}/lib/fdt.cpp ${REPO_ROOT}/lib/fdt_boot.cpp
   DEPENDS ${REPO_ROOT}/lib/fdt.h ${REPO_ROOT}/lib/fdt_boot.h ${REPO_ROOT}/lib/types.h
-  SEEDS ${REPO_ROOT}/tests/fuzz/corpus/fdt ${REPO_ROOT}/tests/data/dtb)
+  SEEDS ${REPO_ROOT}/tests/fuzz/corpus/fdt ${REPO_ROOT}/tests/data/dtb
+  # libfdt (libfdt-dev) as the differential reference.
+  LIBS -lfdt)
 
 fdt_cmdline_fuzz_target(cmdline_fuzz
   SOURCES ${REPO_ROOT}/tests/fuzz/cmdline_fuzz.cpp ${REPO_ROOT}/lib/cmdline.cpp

@@ -21,6 +21,7 @@
 #include "arch/riscv/kernel/sbi.h"
 #include "arch/riscv/mm/pgtable_map.h"
 #include "lib/cmdline.h"
+#include "lib/compiler.h"
 #include "lib/fdt.h"
 #include "lib/fdt_boot.h"
 
@@ -66,22 +67,22 @@ size_t g_early_tables_used;
 // plus slack; a larger totalsize is treated as corruption).
 constexpr size_t kMaxDtbSize = 4u << 20;
 
-void early_puts(const char* s) {
+__init void early_puts(const char* s) {
   while (*s) arch::sbi::legacy_putchar(*s++);
 }
 
-void early_put_hex(uint64_t v) {
+__init void early_put_hex(uint64_t v) {
   char buf[19] = "0x";
   for (int i = 0; i < 16; ++i) buf[2 + i] = "0123456789abcdef"[(v >> (60 - 4 * i)) & 0xf];
   buf[18] = 0;
   early_puts(buf);
 }
 
-void early_put_sv(std::string_view s) {
+__init void early_put_sv(std::string_view s) {
   for (char c : s) arch::sbi::legacy_putchar(c);
 }
 
-[[noreturn]] void early_fail(const char* what) {
+__init [[noreturn]] void early_fail(const char* what) {
   early_puts("\nearly boot: ");
   early_puts(what);
   early_puts("\nearly boot: cannot continue, powering off\n");
@@ -92,15 +93,15 @@ void early_put_sv(std::string_view s) {
   for (;;) asm volatile("wfi");
 }
 
-PhysAddr alloc_table() {
+__init PhysAddr alloc_table() {
   if (g_early_tables_used == kEarlyTablePages) return PhysAddr(0);
   // MMU off: the address of the BSS array is its physical address.
   return PhysAddr(reinterpret_cast<uint64_t>(g_early_tables[g_early_tables_used++]));
 }
 
-uint64_t* table_at(PhysAddr pa) { return reinterpret_cast<uint64_t*>(pa.value()); }
+__init uint64_t* table_at(PhysAddr pa) { return reinterpret_cast<uint64_t*>(pa.value()); }
 
-void map_or_fail(PhysAddr root, unsigned levels, const arch::MapRequest& req, const char* what) {
+__init void map_or_fail(PhysAddr root, unsigned levels, const arch::MapRequest& req, const char* what) {
   const auto st = arch::map_range(root, levels, req, alloc_table, table_at);
   if (st == arch::MapStatus::kOk) return;
   early_puts("early boot: mapping ");
@@ -114,7 +115,7 @@ void map_or_fail(PhysAddr root, unsigned levels, const arch::MapRequest& req, co
 // satp WARL probe (Privileged spec 4.1.11: writing an unsupported MODE
 // leaves satp unchanged). The trial table identity-maps the 1 GiB around
 // this code so the next fetch after the write is valid.
-bool hart_accepts(unsigned levels, uint64_t pc) {
+__init bool hart_accepts(unsigned levels, uint64_t pc) {
   const PhysAddr root = alloc_table();
   if (root.value() == 0) return false;
   uint64_t* t = table_at(root);
@@ -145,7 +146,7 @@ bool hart_accepts(unsigned levels, uint64_t pc) {
   return (got >> 60) == arch::pte::satp_mode_for_levels(levels);
 }
 
-void set_layout(unsigned levels, uint64_t load_pa, uint64_t ram_base) {
+__init void set_layout(unsigned levels, uint64_t load_pa, uint64_t ram_base) {
   arch::Layout& l = arch::g_layout;
   l.levels = levels;
   if (levels == 3) {
@@ -179,12 +180,12 @@ struct Excluded {
 // Firmware regions: OpenSBI <= 1.2 lists its PMP-protected memory in
 // /reserved-memory as mmode_resv* without no-map (FACTS.md). Touching it
 // faults, so it is treated like no-map: never mapped, never allocated.
-bool never_mapped(const k::fdt::ReservedRegion& r) {
+__init bool never_mapped(const k::fdt::ReservedRegion& r) {
   return r.no_map || r.name.starts_with("mmode_resv");
 }
 
 // The lowest excluded range that ends above `from` and starts below `to`.
-bool next_excluded(const k::fdt::Fdt& fdt, PhysAddr from, PhysAddr to, Excluded* out) {
+__init bool next_excluded(const k::fdt::Fdt& fdt, PhysAddr from, PhysAddr to, Excluded* out) {
   bool found = false;
   k::fdt::for_each_reserved_region(fdt, [&](const k::fdt::ReservedRegion& r) {
     if (r.dynamic || !never_mapped(r)) return;
@@ -196,7 +197,7 @@ bool next_excluded(const k::fdt::Fdt& fdt, PhysAddr from, PhysAddr to, Excluded*
   return found;
 }
 
-void map_linear_piece(PhysAddr root, unsigned levels, PhysAddr b, PhysAddr e) {
+__init void map_linear_piece(PhysAddr root, unsigned levels, PhysAddr b, PhysAddr e) {
   const arch::Layout& l = arch::g_layout;
   b = b.page_up();
   e = e.page_down();
@@ -210,7 +211,7 @@ void map_linear_piece(PhysAddr root, unsigned levels, PhysAddr b, PhysAddr e) {
               "linear map");
 }
 
-void map_image_piece(PhysAddr root, unsigned levels, uint64_t load_pa, uint64_t start,
+__init void map_image_piece(PhysAddr root, unsigned levels, uint64_t load_pa, uint64_t start,
                      uint64_t end, uint64_t flags, const char* what) {
   if (end <= start) return;
   const uint64_t va = arch::g_layout.kernel_virt + (start - load_pa);
@@ -219,7 +220,7 @@ void map_image_piece(PhysAddr root, unsigned levels, uint64_t load_pa, uint64_t 
 
 // W^X from the first instruction on: text RX, rodata R, data/bss RW. The
 // init sections hold both code and data until they are freed.
-void map_kernel_image(PhysAddr root, unsigned levels, uint64_t load_pa) {
+__init void map_kernel_image(PhysAddr root, unsigned levels, uint64_t load_pa) {
   map_image_piece(root, levels, load_pa, PHYS_OF(_start), PHYS_OF(_etext), arch::pte::kKernelRX,
                   "kernel text");
   map_image_piece(root, levels, load_pa, PHYS_OF(_srodata), PHYS_OF(_erodata),
@@ -233,7 +234,7 @@ void map_kernel_image(PhysAddr root, unsigned levels, uint64_t load_pa) {
 }  // namespace
 
 // A trap before the kernel's handler is installed (head.S early_trap_entry).
-extern "C" [[noreturn]] void early_trap_report(uint64_t scause, uint64_t sepc, uint64_t stval) {
+extern "C" __init [[noreturn]] void early_trap_report(uint64_t scause, uint64_t sepc, uint64_t stval) {
   early_puts("\nUnhandled trap during early boot: scause ");
   early_put_hex(scause);
   early_puts(" sepc ");
@@ -243,7 +244,7 @@ extern "C" [[noreturn]] void early_trap_report(uint64_t scause, uint64_t sepc, u
   early_fail("trap before the trap handler was ready");
 }
 
-extern "C" uint64_t early_setup(uint64_t hartid, uint64_t dtb_pa, uint64_t load_pa) {
+extern "C" __init uint64_t early_setup(uint64_t hartid, uint64_t dtb_pa, uint64_t load_pa) {
   early_puts("\nrvkernel: early boot on hart ");
   early_put_hex(hartid);
   early_puts(", DTB at ");
