@@ -35,7 +35,7 @@ host: deps
 
 run: kernel
 	python3 tools/qemu_run.py --board $(BOARD) --config $(CONFIG) --echo \
-	  --kernel $(KBUILD)/Image --append "selftest=all selftest.exit=1 $(ARGS)"
+	  --kernel $(KBUILD)/Image --append "$(ARGS)"
 
 shell: kernel
 	python3 tools/qemu_run.py --board $(BOARD) --config $(CONFIG) --interactive \
@@ -45,7 +45,9 @@ test: kernel host
 	ctest --test-dir $(HBUILD) -j 2 --output-on-failure --timeout 900
 
 image: kernel
-	tools/mkdisk.sh --board $(BOARD) --kernel $(KBUILD)/Image --out $(BUILD)/image-$(BOARD)
+	python3 tools/mkdisk.py --board $(BOARD) --kernel $(KBUILD)/Image \
+	  --out $(BUILD)/image-$(BOARD).img --tftp-dir $(BUILD)/tftp-$(BOARD) \
+	  $(if $(wildcard $(BUILD)/initramfs.cpio),--initrd $(BUILD)/initramfs.cpio,)
 
 compile_commands.json: kernel host
 	python3 tools/merge_compile_commands.py $(KBUILD)/compile_commands.json \

@@ -11,6 +11,7 @@ file(GLOB_RECURSE KERNEL_SOURCES CONFIGURE_DEPENDS
   ${REPO_ROOT}/kernel/*.cpp ${REPO_ROOT}/kernel/*.S
   ${REPO_ROOT}/mm/*.cpp
   ${REPO_ROOT}/lib/*.cpp
+  ${REPO_ROOT}/fs/*.cpp
   ${REPO_ROOT}/drivers/*.cpp)
 
 set(KERNEL_CXX_FLAGS

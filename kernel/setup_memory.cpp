@@ -1,49 +1,62 @@
 #include "kernel/setup_memory.h"
 
+#include <arch/cpu.h>
 #include <arch/memory.h>
 
 #include "arch/riscv/boot/early.h"
+#include "arch/riscv/kernel/smp.h"
 #include "kernel/boot_info.h"
 #include "kernel/panic.h"
 #include "kernel/printk.h"
-#include "lib/fdt_boot.h"
+#include "lib/cmdline.h"
+#include "lib/compiler.h"
+#include "mm/boot_mem.h"
+#include "mm/dt_memory.h"
 #include "mm/memblock.h"
+#include "mm/mm_init.h"
+#include "mm/numa.h"
+
+extern "C" char _start[], _etext[], _srodata[], _erodata[], __init_begin[], __init_end[],
+    _sdata[], _edata[], __bss_start[], __bss_end[];
 
 namespace k {
 namespace {
 
-void check(Result<void> r, const char* what, PhysAddr base, uint64_t size) {
-  if (!r.ok())
-    pr_err("memblock: %s [mem 0x%llx-0x%llx] failed: %s\n", what,
-           static_cast<unsigned long long>(base.value()),
-           static_cast<unsigned long long>(base.value() + size - 1), errno_name(r.error()));
+// The DT's memory description; only needed until the page allocator runs.
+__initdata BootMemInfo g_bootmem;
+
+uint64_t span(const char* a, const char* b) {
+  return static_cast<uint64_t>(b - a);
 }
 
 }  // namespace
 
-void setup_memory(const fdt::Fdt& fdt) {
+__init void setup_memory(const fdt::Fdt& fdt) {
   const arch::Layout& l = arch::g_layout;
   const arch::EarlyBootInfo& e = arch::g_early_boot;
-  fdt::for_each_memory_region(fdt, [&](PhysRange r, int nid) {
-    check(memblock.add(r.base, r.size, nid < 0 ? 0 : nid), "add", r.base, r.size);
-  });
-  check(memblock.reserve(PhysAddr(l.kernel_phys), l.kernel_size), "reserve kernel",
-        PhysAddr(l.kernel_phys), l.kernel_size);
-  const PhysAddr dtb = e.dtb_pa.page_down();
-  const uint64_t dtb_len = align_up(e.dtb_pa.value() + e.dtb_size, kPageSize) - dtb.value();
-  check(memblock.reserve(dtb, dtb_len), "reserve DTB", dtb, dtb_len);
-  fdt::for_each_reserved_region(fdt, [&](const fdt::ReservedRegion& r) {
-    if (r.dynamic) return;
-    check(memblock.reserve(r.range.base, r.range.size), "reserve", r.range.base, r.range.size);
-    if (r.no_map || r.name.starts_with("mmode_resv"))
-      check(memblock.mark_nomap(r.range.base, r.range.size), "no-map", r.range.base, r.range.size);
-  });
-  // memblock allocations must stay inside the linear map.
+  const PhysRange dtb{e.dtb_pa, e.dtb_size};
+  const PhysRange kernel{PhysAddr(l.kernel_phys), l.kernel_size};
+  if (auto r = dt_memory_from_fdt(fdt, dtb, kernel, &g_bootmem); !r.ok())
+    panic("memory: cannot describe RAM from the device tree (%s)", errno_name(r.error()));
+  if (auto r = memblock_init_from_bootmem(g_bootmem); !r.ok())
+    panic("memory: memblock initialisation failed (%s)", errno_name(r.error()));
+  // Allocations must stay inside what early boot put in the linear map.
   memblock.set_current_limit(PhysAddr(l.phys_ram_base + l.linear_size));
   memblock.allow_resize();
   memblock.dump();
 }
 
-void setup_page_allocator() {}
+__init void setup_page_allocator() {
+  KernelSectionSizes sizes;
+  sizes.text = span(_start, _etext);
+  sizes.rodata = span(_srodata, _erodata);
+  sizes.init = span(__init_begin, __init_end);
+  sizes.rwdata = span(_sdata, _edata);
+  sizes.bss = span(__bss_start, __bss_end);
+  const bool debug = cmdline_has(boot_params().cmdline, "mm.debug");
+  if (!mm_init_page_alloc(g_bootmem, sizes, debug)) panic("memory: page allocator setup failed");
+  for (unsigned cpu = 0; cpu < arch::nr_cpus(); ++cpu)
+    numa_set_cpu_node(cpu, arch::cpu_info(cpu).node);
+}
 
 }  // namespace k

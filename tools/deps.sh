@@ -11,7 +11,7 @@ PKGS=(
   qemu-system-misc opensbi u-boot-qemu u-boot-tools
   libgtest-dev libfdt-dev device-tree-compiler
   clang lld libclang-rt-14-dev clang-format
-  mtools dosfstools gdb-multiarch
+  mtools dosfstools gdb-multiarch cpio
 )
 
 missing=()

@@ -35,6 +35,7 @@ from typing import Dict, List, Optional, Tuple
 
 TOOLS = os.path.dirname(os.path.abspath(__file__))
 REPO_ROOT = os.path.dirname(TOOLS)
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, TOOLS)
 import ktap  # noqa: E402
 import mkdisk  # noqa: E402
@@ -353,10 +354,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     except KeyboardInterrupt:
         print("qemu_run.py: interrupted", file=sys.stderr)
         return 130
-    verdict = ktap.judge(report, exit_status=status, timed_out=timed_out,
+    # `reason` explains a kill that was not the overall timeout.
+    verdict = ktap.judge(report, exit_status=status, timed_out=timed_out and not reason,
                          timeout_seconds=args.timeout)
     if reason:
         verdict.problems.insert(0, reason)
+        verdict.passed = False
     log_path = os.path.join(log_dir, f"{name}.log")
     lines = [verdict.summary_line(name, seconds)]
     if not verdict.passed:

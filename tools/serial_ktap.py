@@ -32,8 +32,14 @@ import sys
 import time
 from typing import List, Optional
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ktap  # noqa: E402
+
+try:
+    import serial  # python3-serial
+except ImportError:  # reported by main() with the package to install
+    serial = None
 
 AUTOBOOT = "Hit any key to stop autoboot"
 # After the totals line the kernel may still print a panic or trap dump.
@@ -54,16 +60,25 @@ class Console:
         self.log = log
         self.partial = b""
         self.window = ""  # text since the last mark(), for prompt matching
+        self.closed = False
 
     def mark(self) -> None:
         self.window = ""
 
     def poll(self, seconds: float) -> None:
         """Reads what arrives within `seconds` (at most 0.1 s per call)."""
+        if self.closed:
+            time.sleep(max(0.0, min(0.1, seconds)))
+            return
         ready, _, _ = select.select([self.port.fileno()], [], [], max(0.0, min(0.1, seconds)))
         if not ready:
             return
-        data = self.port.read(max(1, self.port.in_waiting))
+        try:
+            data = self.port.read(max(1, self.port.in_waiting))
+        except (OSError, serial.SerialException):
+            # EIO: the adapter was unplugged, or the pty's QEMU exited.
+            self.closed = True
+            return
         if not data:
             return
         if self.log:
@@ -80,7 +95,7 @@ class Console:
             self.parser.feed(raw.decode("utf-8", "replace"))
 
     def wait_for(self, text: str, deadline: float) -> bool:
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and not self.closed:
             if text in self.window:
                 return True
             self.poll(deadline - time.monotonic())
@@ -168,9 +183,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     ap.add_argument("--name", default="serial", help="name on the verdict line")
     args = ap.parse_args(argv)
 
-    try:
-        import serial  # python3-serial
-    except ImportError:
+    if serial is None:
         print("serial_ktap.py: pyserial is missing: apt-get install python3-serial "
               f"(this is {sys.executable})", file=sys.stderr)
         return 2
@@ -194,12 +207,14 @@ def main(argv: Optional[List[str]] = None) -> int:
     try:
         if cmds:
             drive_uboot(con, cmds, args, deadline)
-        while not parser.done and time.monotonic() < deadline:
+        while not parser.done and not con.closed and time.monotonic() < deadline:
             con.poll(deadline - time.monotonic())
         if parser.done:
             end = time.monotonic() + AFTER_TOTALS_SECONDS
-            while time.monotonic() < end:
+            while time.monotonic() < end and not con.closed:
                 con.poll(end - time.monotonic())
+        elif con.closed:
+            problem = "the serial port closed before the totals line"
         else:
             timed_out = True
     except SerialError as e:

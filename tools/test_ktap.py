@@ -10,6 +10,7 @@ import unittest
 import unittest.mock
 from contextlib import redirect_stdout
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ktap  # noqa: E402
 

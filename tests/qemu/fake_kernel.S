@@ -10,6 +10,7 @@
  *   1 notok  one "not ok", exit status 1 ((1 << 16) | 0x3333)
  *   2 panic  clean KTAP, then a panic line, exit 0
  *   3 hang   clean KTAP without totals, then spins forever (timeout)
+ *   4 notok-stay  as notok, but stays up like a board (serial_ktap over a pty)
  *
  * Image header layout: Documentation/riscv/boot-image-header.rst.
  * SBI legacy console_putchar: EID 0x01, SBI spec v1.0 chapter 5.
@@ -24,7 +25,7 @@
 #endif
 
 #define SIFIVE_TEST 0x100000
-#if FAKE_MODE == 1
+#if FAKE_MODE == 1 || FAKE_MODE == 4
 #define SRST_REASON 1	/* system failure */
 #else
 #define SRST_REASON 0	/* no reason */
@@ -58,14 +59,14 @@ entry:
 	addi	s0, s0, 1
 	j	1b
 2:
-#if FAKE_MODE == 3
+#if FAKE_MODE == 3 || FAKE_MODE == 4
 	.balign	4
 srst_shutdown:
 3:	wfi
 	j	3b
 #else
 	li	t0, SIFIVE_TEST
-#if FAKE_MODE == 1
+#if FAKE_MODE == 1 || FAKE_MODE == 4
 	li	t1, (1 << 16) | 0x3333
 #else
 	li	t1, 0x5555
@@ -99,7 +100,7 @@ message:
 	.ascii	"    # Subtest: fake_boot\n"
 	.ascii	"    1..2\n"
 	.ascii	"    ok 1 fake_prints_through_sbi_legacy_console\n"
-#if FAKE_MODE == 1
+#if FAKE_MODE == 1 || FAKE_MODE == 4
 	.ascii	"    # fake_powers_off_through_sifive_test: EXPECTATION FAILED (canned)\n"
 	.ascii	"    not ok 2 fake_powers_off_through_sifive_test\n"
 	.ascii	"not ok 1 fake_boot\n"
@@ -112,7 +113,7 @@ message:
 	.ascii	"    1..1\n"
 	.ascii	"    ok 1 fake_skips_cleanly # SKIP canned skip\n"
 	.ascii	"ok 2 fake_skip\n"
-#if FAKE_MODE == 1
+#if FAKE_MODE == 1 || FAKE_MODE == 4
 	.ascii	"# Totals: pass:1 fail:1 skip:1\n"
 #elif FAKE_MODE == 2
 	.ascii	"# Totals: pass:2 fail:0 skip:1\n"

@@ -7,8 +7,14 @@ a pipe; the disk carries the Image but no boot script, so nothing boots
 unless serial_ktap.py stops U-Boot's autoboot and types the commands, as a
 person at a board would.  Once serial_ktap.py says it is listening, the
 monitor's `cont` powers the "board" on.  The test passes when serial_ktap.py
-exits with the expected status (0, or 1 with --expect-fail) and, for a
-passing run, QEMU powers off with status 0.
+exits with the expected status (0, or 1 with --expect-fail).
+
+The kernel runs without selftest.exit=1 here, like a board that stays up
+after its tests: when QEMU exits, Linux hangs up the pty and discards what
+the reader has not read yet, so a kernel powering off right after its
+totals line would race the reader.  The monitor's `quit` ends QEMU once
+serial_ktap.py is done.  (QEMU's exit status is checked by the direct and
+U-Boot scenarios.)
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO_ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.join(REPO_ROOT, "tools"))
 import qemu_run  # noqa: E402
 
@@ -40,7 +47,7 @@ def main() -> int:
     ap.add_argument("--name", default="serial_ktap_pty")
     ap.add_argument("--log-dir", required=True)
     ap.add_argument("--config", default="1hart-512m")
-    ap.add_argument("--bootargs", default="selftest=all selftest.exit=1")
+    ap.add_argument("--bootargs", default="selftest=all")
     ap.add_argument("--timeout", type=float, default=180.0)
     ap.add_argument("--expect-fail", action="store_true",
                     help="the kernel fails its tests: serial_ktap.py must exit 1")
@@ -63,21 +70,23 @@ def main() -> int:
                             stderr=subprocess.PIPE)
     monitor_out, qemu_err = bytearray(), bytearray()
     threading.Thread(target=drain, args=(qemu.stdout, monitor_out), daemon=True).start()
+    threading.Thread(target=drain, args=(qemu.stderr, qemu_err), daemon=True).start()
     try:
-        # QEMU announces the pty on stderr before it starts the (paused) guest.
+        # QEMU announces the pty (qemu_printf: on the monitor, which is our
+        # pipe, or on stdout/stderr depending on the version) before the
+        # paused guest runs.
         pty = None
         deadline = time.monotonic() + 20
         while pty is None and time.monotonic() < deadline and qemu.poll() is None:
-            line = qemu.stderr.readline()
-            qemu_err += line
-            m = PTY_RE.search(line)
+            m = PTY_RE.search(bytes(monitor_out)) or PTY_RE.search(bytes(qemu_err))
             if m:
                 pty = m.group(1).decode()
+            else:
+                time.sleep(0.05)
         if pty is None:
             print("serial_pty_test.py: QEMU did not report a pty:\n" +
-                  qemu_err.decode(errors="replace"), file=sys.stderr)
+                  (monitor_out + qemu_err).decode(errors="replace"), file=sys.stderr)
             return 1
-        threading.Thread(target=drain, args=(qemu.stderr, qemu_err), daemon=True).start()
         print(f"serial_pty_test.py: the board's serial port is {pty}", flush=True)
 
         tool = [sys.executable, os.path.join(REPO_ROOT, "tools", "serial_ktap.py"), pty,
@@ -103,10 +112,13 @@ def main() -> int:
             sys.stdout.buffer.write(line)
         sys.stdout.flush()
         rc = capture.wait()
-        try:
-            qemu_rc = qemu.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            qemu_rc = None
+        if qemu.poll() is None:
+            qemu.stdin.write(b"quit\n")
+            qemu.stdin.flush()
+            try:
+                qemu.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                pass
     finally:
         if qemu.poll() is None:
             qemu.kill()
@@ -116,8 +128,6 @@ def main() -> int:
     problems = []
     if rc != expected:
         problems.append(f"serial_ktap.py exited {rc}, expected {expected}")
-    if not args.expect_fail and qemu_rc != 0:
-        problems.append(f"QEMU exit status {qemu_rc} (None: it did not power off)")
     if problems:
         print("FAIL " + args.name + ": " + "; ".join(problems))
         if qemu_err.strip():

@@ -6,6 +6,14 @@
  */
 #include "arch/riscv/kernel/asm_offsets.h"
 
+/* struct arch::CpuBlock::stack_base (static_asserted in trap.cpp). */
+#ifndef CPU_STACK_BASE
+#define CPU_STACK_BASE 64
+#endif
+/* A trap whose sp lies this far below the stack base counts as an
+ * overflow; anything lower is some other stack (2^17 bytes). */
+#define STACK_OVERFLOW_WINDOW_SHIFT 17
+
   .text
   .globl trap_entry
   .balign 4
@@ -15,6 +23,28 @@ trap_entry:
   /* From S-mode: sscratch now holds our tp; take it back. */
   csrr  tp, sscratch
   sd    sp, CPU_SCRATCH(tp)
+  /*
+   * Kernel stack overflow check (kernel/stack.h). sscratch duplicates tp
+   * here, so it can park t0. If the frame would not fit above the current
+   * stack's base (sp within the window below base + TF_SIZE), the stack
+   * has overflowed into its guard page: save the frame on this hart's
+   * overflow stack instead; trap_handler sees the frame there and reports.
+   * Without bounds (early boot) or an overflow stack, carry on as before.
+   */
+  csrw  sscratch, t0
+  ld    t0, CPU_STACK_BASE(tp)
+  beqz  t0, .Lstack_ok
+  addi  t0, t0, TF_SIZE
+  bgeu  sp, t0, .Lstack_ok
+  sub   t0, t0, sp
+  srli  t0, t0, STACK_OVERFLOW_WINDOW_SHIFT
+  bnez  t0, .Lstack_ok
+  ld    t0, CPU_OVERFLOW_SP(tp)
+  beqz  t0, .Lstack_ok
+  mv    sp, t0
+.Lstack_ok:
+  csrr  t0, sscratch
+  csrw  sscratch, tp
   j     2f
 1:
   /* From U-mode: tp is the kernel per-CPU block. */

@@ -137,8 +137,12 @@ void set_power_off_handler(PowerOffHandler h) { g_power_off = h; }
 void power_off(bool failure) {
   if (g_power_off) g_power_off(failure);
   // SBI SRST (spec 10.1): shutdown, reason 1 = system failure.
-  sbi::system_reset(0, failure ? 1 : 0);
+  const long err = sbi::system_reset(0, failure ? 1 : 0);
   sbi::call(sbi::kLegacyShutdown, 0);
+  // Firmware without a shutdown device (OpenSBI 1.1 on QEMU sifive_u has
+  // only gpio-restart): reset instead, which ends a `-no-reboot` QEMU run.
+  pr_warn("power off: no shutdown device (SBI SRST: %s); resetting instead\n", sbi::error_name(err));
+  sbi::system_reset(1, failure ? 1 : 0);
   halt_this_hart();
 }
 

@@ -17,7 +17,9 @@
 #include "lib/string.h"
 #include "kernel/panic.h"
 #include "kernel/printk.h"
+#include "kernel/stack.h"
 #include "mm/memblock.h"
+#include "mm/vmalloc.h"
 
 static_assert(offsetof(arch::SecondaryBoot, satp) == SECONDARY_SATP);
 static_assert(offsetof(arch::SecondaryBoot, va_pa_offset) == SECONDARY_VA_PA);
@@ -143,12 +145,19 @@ void percpu_init() {
 void smp_boot_secondaries() {
   for (unsigned cpu = 1; cpu < g_nr_cpus; ++cpu) {
     CpuInfo& c = g_cpus[cpu];
-    void* stack = k::memblock.alloc(kKernelStackSize, 16, c.node);
+    // A guarded vmalloc stack (kernel/stack.h) once vmalloc works; before
+    // that (page allocator not set up) an unguarded one from memblock.
+    uint64_t stack = 0;
+    if (k::vmalloc_ready()) {
+      stack = k::alloc_kernel_stack(kKernelStackSize, c.node).base;
+    } else {
+      stack = reinterpret_cast<uint64_t>(k::memblock.alloc(kKernelStackSize, 16, c.node));
+    }
     if (!stack) {
       pr_err("smp: no memory for the stack of CPU %u; not started\n", cpu);
       continue;
     }
-    c.block->stack_base = reinterpret_cast<uint64_t>(stack);
+    c.block->stack_base = stack;
     c.block->stack_top = c.block->stack_base + kKernelStackSize;
     g_secondary_boot.satp = csr_read(satp);
     g_secondary_boot.va_pa_offset = g_va_pa_offset;

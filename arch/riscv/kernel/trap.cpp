@@ -12,11 +12,13 @@
 #include "arch/riscv/kernel/irq.h"
 #include "kernel/panic.h"
 #include "kernel/printk.h"
+#include "kernel/stack.h"
 
 static_assert(offsetof(arch::CpuBlock, self) == CPU_SELF);
 static_assert(offsetof(arch::CpuBlock, scratch) == CPU_SCRATCH);
 static_assert(offsetof(arch::CpuBlock, kernel_sp) == CPU_KERNEL_SP);
 static_assert(offsetof(arch::CpuBlock, overflow_sp) == CPU_OVERFLOW_SP);
+static_assert(offsetof(arch::CpuBlock, stack_base) == 64, "CPU_STACK_BASE in entry.S");
 static_assert(offsetof(arch::TrapFrame, sepc) == TF_SEPC);
 static_assert(offsetof(arch::TrapFrame, sstatus) == TF_SSTATUS);
 static_assert(offsetof(arch::TrapFrame, scause) == TF_SCAUSE);
@@ -137,11 +139,44 @@ void trap_init_this_hart() {
   csr_write(sscratch, 0);
 }
 
+namespace {
+
+// Never returns: the interrupted stack is unusable. Runs on the overflow
+// stack (entry.S) or, for a fault in the guard page, on what is left of
+// the current stack.
+[[noreturn]] void report_stack_overflow(const TrapFrame& tf) {
+  CpuBlock* cb = cpu_block();
+  // A trap while reporting must not come back here: it stays on the
+  // overflow stack (entry.S falls through without an overflow stack).
+  cb->overflow_sp = 0;
+  pr_emerg("kernel stack overflow on CPU %llu (hart %llu): sp %016llx, stack [%016llx-%016llx), "
+           "fault address %016llx, pc %016llx\n",
+           static_cast<unsigned long long>(cb->cpu), static_cast<unsigned long long>(cb->hartid),
+           static_cast<unsigned long long>(tf.sp()), static_cast<unsigned long long>(cb->stack_base),
+           static_cast<unsigned long long>(cb->stack_top),
+           static_cast<unsigned long long>(tf.stval), static_cast<unsigned long long>(tf.sepc));
+  dump_trap(tf, "kernel stack overflow");
+  k::panic("kernel stack overflow on CPU %llu", static_cast<unsigned long long>(cb->cpu));
+}
+
+bool is_page_fault(uint64_t scause) {
+  return scause == kLoadPageFault || scause == kStorePageFault || scause == kInstrPageFault;
+}
+
+}  // namespace
+
 }  // namespace arch
 
 // Called from entry.S with the frame; returns the frame to resume.
 extern "C" arch::TrapFrame* trap_handler(arch::TrapFrame* tf) {
   using namespace arch;
+  {
+    // entry.S put the frame at the top of the overflow stack: the
+    // interrupted kernel stack had no room left.
+    const CpuBlock* cb = cpu_block();
+    if (cb && cb->overflow_sp && reinterpret_cast<uint64_t>(tf) == cb->overflow_sp - sizeof(TrapFrame))
+      report_stack_overflow(*tf);
+  }
   if (tf->scause & kInterruptBit) {
     CpuBlock* cb = cpu_block();
     ++cb->irq_depth;
@@ -154,6 +189,9 @@ extern "C" arch::TrapFrame* trap_handler(arch::TrapFrame* tf) {
     --cb->irq_depth;
     return tf;
   }
+  if (!tf->from_user() && is_page_fault(tf->scause) && cpu_block() &&
+      k::in_stack_guard(tf->stval, cpu_block()->stack_base))
+    report_stack_overflow(*tf);
   if (!tf->from_user() && fixup_exception(*tf)) return tf;
   if (handle_exception(*tf)) return tf;
   dump_trap(*tf, tf->from_user() ? "user exception" : "kernel exception");

@@ -1,0 +1,73 @@
+// Arch interface: the kernel page table (swapper_pg_dir) for mm/.
+//
+// One table serves every hart; the paging mode (Sv39/Sv48) is whatever
+// early boot chose (g_layout.levels). Leaves are as large as alignment and
+// max_leaf_level allow; table pages come from the buddy allocator and go
+// back when they become empty, except the root and the second-level tables
+// that pgtable_init() preallocates for the vmalloc range (user page tables
+// copy the kernel half's root entries, so those must never change).
+// Kernel mappings are global with A and D preset (U74 faults instead of
+// setting them, FACTS.md "A/D bits").
+//
+// Edits are serialised by one IRQ-safe spinlock. map_* does no TLB
+// maintenance (the caller calls flush_cache_vmap() once for a batch);
+// unmap/protect flush every hart before returning.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+
+#include "arch/riscv/mm/pgtable_core.h"
+#include "arch/riscv/mm/pte.h"
+#include "lib/result.h"
+#include "lib/types.h"
+
+namespace arch {
+
+using pgprot_t = uint64_t;  // leaf PTE flags
+
+inline constexpr pgprot_t PAGE_KERNEL = pte::kKernelRW;
+inline constexpr pgprot_t PAGE_KERNEL_RO = pte::kKernelRO;
+inline constexpr pgprot_t PAGE_KERNEL_ROX = pte::kKernelRX;
+// Device memory: Svpbmt IO when the hart has it (Linux pgprot_noncached).
+pgprot_t pgprot_io();
+
+// Largest leaf a mapping may use.
+inline constexpr unsigned kLeaf4K = 0;
+inline constexpr unsigned kLeaf2M = 1;
+inline constexpr unsigned kLeaf1G = 2;
+
+// Maps [va, va+size) -> [pa, pa+size). EINVAL for misaligned or
+// non-canonical arguments, EEXIST if something is mapped there already,
+// ENOMEM without table pages; on failure nothing changed.
+k::Result<void> map_kernel_range(k::VirtAddr va, k::PhysAddr pa, uint64_t size, pgprot_t prot,
+                                 unsigned max_leaf_level);
+// Removes [va, va+size) (holes allowed), flushes every hart's TLB, then
+// frees page-table pages that became empty.
+void unmap_kernel_range(k::VirtAddr va, uint64_t size);
+// New flags for every leaf in the range (splitting large leaves at the
+// edges); flushes every hart's TLB.
+k::Result<void> protect_kernel_range(k::VirtAddr va, uint64_t size, pgprot_t prot);
+// Points the 4 KiB leaf at va to pa with prot. No TLB flush: the caller
+// flushes (flush_tlb_kernel_range) when the old page may be cached.
+k::Result<void> remap_kernel_page(k::VirtAddr va, k::PhysAddr pa, pgprot_t prot);
+
+using KernelPte = PteLookup;
+std::optional<KernelPte> lookup_kernel_address(k::VirtAddr va);
+
+// Visits every leaf in [va, va+size) in address order (self-tests,
+// dumps). fn(leaf_va, pte, level, ctx). Takes the page-table lock.
+void walk_kernel_range(k::VirtAddr va, uint64_t size,
+                       void (*fn)(uint64_t leaf_va, uint64_t pte, unsigned level, void* ctx),
+                       void* ctx);
+
+// After the page allocator: probes the TLB maintenance method and
+// preallocates the second-level tables under the vmalloc range's root
+// entries. false (after pr_err) without memory.
+bool pgtable_init();
+
+// Page-table pages allocated by this layer and not yet freed.
+uint64_t nr_kernel_pgtable_pages();
+
+}  // namespace arch

@@ -1,0 +1,49 @@
+// Guarded kernel stacks from vmalloc. See stack.h.
+#include "kernel/stack.h"
+
+#include <arch/cpu.h>
+#include <arch/percpu.h>
+
+#include "kernel/printk.h"
+#include "lib/types.h"
+#include "mm/gfp.h"
+#include "mm/vmalloc.h"
+
+namespace k {
+
+KernelStack alloc_kernel_stack(size_t size, int node) {
+  // VM_GUARD_BELOW adds the low guard page; every area has a high one.
+  void* p = __vmalloc_node(size, kPageSize, GFP_KERNEL, node, VM_GUARD_BELOW,
+                           __builtin_return_address(0));
+  if (!p) {
+    pr_warn("stack: cannot allocate a %zu-byte kernel stack\n", size);
+    return {};
+  }
+  KernelStack s;
+  s.base = reinterpret_cast<uint64_t>(p);
+  s.top = s.base + align_up(size, kPageSize);
+  return s;
+}
+
+void free_kernel_stack(KernelStack stack) {
+  if (stack) vfree(reinterpret_cast<void*>(stack.base));
+}
+
+bool kernel_stacks_init() {
+  for (unsigned cpu = 0; cpu < arch::nr_cpus(); ++cpu) {
+    arch::CpuBlock* b = arch::cpu_block_of(cpu);
+    if (!b || b->overflow_sp) continue;
+    const KernelStack s = alloc_kernel_stack(kOverflowStackSize, static_cast<int>(b->node));
+    if (!s) {
+      pr_err("stack: no overflow stack for CPU %u; its stack overflows cannot be reported\n", cpu);
+      return false;
+    }
+    // Published before the trap entry may use it.
+    __atomic_store_n(&b->overflow_sp, s.top, __ATOMIC_RELEASE);
+  }
+  pr_info("stack: %zu-byte guarded overflow stacks for %u CPUs\n", kOverflowStackSize,
+          arch::nr_cpus());
+  return true;
+}
+
+}  // namespace k

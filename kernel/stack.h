@@ -1,0 +1,47 @@
+// Kernel stacks in vmalloc space with guard pages (issue 4, item 9).
+//
+// A stack is a vmalloc area laid out as
+//   [guard page][stack pages ...][guard page]
+// so running off the bottom (stacks grow down) touches an unmapped page.
+// The trap entry (arch/riscv/kernel/entry.S) notices a trap whose frame
+// would not fit above CpuBlock::stack_base, moves to this hart's overflow
+// stack (CpuBlock::overflow_sp) and reports "kernel stack overflow" with
+// the CPU and faulting address before panicking; a fault inside the guard
+// page below the current stack is reported the same way (trap.cpp).
+//
+// Boot order: kernel_stacks_init() after vmalloc_init() and before
+// smp_boot_secondaries(), which takes the secondary harts' stacks from
+// alloc_kernel_stack().
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace k {
+
+inline constexpr size_t kKernelStackSize = 16384;
+// Enough for the report, a register dump and panic().
+inline constexpr size_t kOverflowStackSize = 8192;
+
+struct KernelStack {
+  uint64_t base = 0;  // lowest mapped byte; the guard page lies below it
+  uint64_t top = 0;   // initial sp (one past the highest byte)
+  explicit operator bool() const { return base != 0; }
+};
+
+// A guarded stack of `size` bytes (page-rounded) with pages from `node`
+// (-1: this CPU's node). Empty on failure (after a warning).
+KernelStack alloc_kernel_stack(size_t size = kKernelStackSize, int node = -1);
+void free_kernel_stack(KernelStack stack);
+
+// Gives every CPU a guarded overflow stack (CpuBlock::overflow_sp).
+// false (after pr_err) if vmalloc cannot provide them.
+bool kernel_stacks_init();
+
+// Whether addr is in the guard page below a stack whose lowest byte is
+// stack_base.
+inline bool in_stack_guard(uint64_t addr, uint64_t stack_base) {
+  return stack_base != 0 && addr < stack_base && stack_base - addr <= 4096;
+}
+
+}  // namespace k
