@@ -18,6 +18,8 @@
 #include "kernel/printk.h"
 #include "kernel/selftest.h"
 #include "kernel/setup_memory.h"
+#include "kernel/stack.h"
+#include "mm/vmalloc.h"
 #include "kernel/shell.h"
 #include "lib/cmdline.h"
 #include "lib/fdt.h"
@@ -87,6 +89,7 @@ extern "C" [[noreturn]] void kernel_main(uint64_t hartid, uint64_t dtb_pa) {
   arch::percpu_init();
   arch::trap_init_this_hart();
   setup_page_allocator();
+  k::vmalloc_init() && k::kernel_stacks_init();  // vmalloc/ioremap + guarded stacks (mm/vmalloc.h, kernel/stack.h); before smp_boot_secondaries
 
   drivers_probe(*fdt, 2, 3);
   arch::timer_start_this_hart();

@@ -110,13 +110,13 @@ TEST(Cpio, GnuCpioNewcRoundTrip) {
   std::string out = root.string() + ".gnu.cpio";
   std::string cmd = "cd " + root.string() + " && find . | LC_ALL=C sort | cpio --quiet -o -H newc > " + out;
   ASSERT_EQ(std::system(cmd.c_str()), 0);
-  Listed l = list(read_file(out));
+  std::vector<uint8_t> b = read_file(out);
+  Listed l = list(b);
   ASSERT_TRUE(l.ok) << l.why;
-  // GNU cpio keeps "./" and emits "." itself.
+  // GNU cpio emits "." itself, strips the "./" of the rest and writes
+  // upper-case hex.
   EXPECT_TRUE(l.entries.count("."));
-  EXPECT_EQ(data_of(l.entries.at("./etc/hello.txt")), "hello\n");
-  EXPECT_EQ(data_of(l.entries.at("./etc/motd")), "hello.txt");
-  EXPECT_EQ(l.entries.at("./bin/prog").data.size(), 1001u);
+  check_tree_entries(l);
   fsys::remove(out);
   fsys::remove_all(root);
 }

@@ -51,6 +51,7 @@ struct CallSlot {
   void* arg;
   std::atomic<uint64_t> done;
   std::atomic<uint64_t> handled;
+  uint64_t posted_gen;  // `done` when the current concurrent call was posted
 };
 DEFINE_PER_CPU(CallSlot, g_call_slot);
 std::atomic<uint32_t> g_call_lock{0};
@@ -216,6 +217,34 @@ unsigned smp_call_others(void (*fn)(void*), void* arg) {
   for (unsigned cpu = 0; cpu < g_nr_cpus; ++cpu)
     if (cpu != this_cpu() && cpu_online(cpu) && smp_call_on(cpu, fn, arg)) ++answered;
   return answered;
+}
+
+unsigned smp_call_all_concurrently(void (*fn)(void*), void* arg) {
+  while (g_call_lock.exchange(1, std::memory_order_acquire)) cpu_relax();
+  const unsigned self = this_cpu();
+  // Generation counters sampled before posting, one per CPU (kept in the
+  // CPU's own slot so no array sized by CPU count is needed).
+  for (unsigned cpu = 0; cpu < g_nr_cpus; ++cpu) {
+    if (cpu == self || !g_cpus[cpu].online) continue;
+    CallSlot& slot = per_cpu(g_call_slot, cpu);
+    slot.posted_gen = slot.done.load(std::memory_order_acquire);
+    slot.arg = arg;
+    slot.fn.store(fn, std::memory_order_release);
+    send_ipi_to(cpu);
+  }
+  fn(arg);
+  unsigned ran = 1;
+  const uint64_t deadline = read_time() + 10 * timebase_hz();
+  for (unsigned cpu = 0; cpu < g_nr_cpus; ++cpu) {
+    if (cpu == self || !g_cpus[cpu].online) continue;
+    CallSlot& slot = per_cpu(g_call_slot, cpu);
+    while (slot.done.load(std::memory_order_acquire) == slot.posted_gen && read_time() < deadline)
+      cpu_relax();
+    if (slot.done.load(std::memory_order_acquire) != slot.posted_gen) ++ran;
+    else pr_err("smp: CPU %u did not finish a concurrent call\n", cpu);
+  }
+  g_call_lock.store(0, std::memory_order_release);
+  return ran;
 }
 
 uint64_t cpu_ipi_count(unsigned cpu) {

@@ -47,6 +47,10 @@ unsigned nr_online_cpus();
 bool smp_call_on(unsigned cpu, void (*fn)(void*), void* arg);
 // Runs fn(arg) on every other online CPU; returns how many answered.
 unsigned smp_call_others(void (*fn)(void*), void* arg);
+// Runs fn(arg) on every online CPU at the same time (this one included,
+// with interrupts on) and waits for all; returns how many CPUs ran it.
+// For stress tests that need all harts hammering a structure together.
+unsigned smp_call_all_concurrently(void (*fn)(void*), void* arg);
 // Number of IPIs this CPU has handled (self-tests).
 uint64_t cpu_ipi_count(unsigned cpu);
 
