@@ -15,6 +15,7 @@
 #include "kernel/boot_info.h"
 #include "kernel/console.h"
 #include "kernel/panic.h"
+#include "kernel/oops_test.h"
 #include "kernel/printk.h"
 #include "kernel/selftest.h"
 #include "kernel/setup_memory.h"
@@ -98,6 +99,8 @@ extern "C" [[noreturn]] void kernel_main(uint64_t hartid, uint64_t dtb_pa) {
   pr_info("CPU0: hart %llu online (node %llu)\n", static_cast<unsigned long long>(hartid),
           static_cast<unsigned long long>(arch::cpu_block()->node));
   arch::smp_boot_secondaries();
+
+  if (cmdline_has(g_params.cmdline, "oops_test")) oops_test_trigger();
 
   const auto result = selftest::run(g_params.selftest);
   pr_info("selftest: %u suites, %u passed, %u failed, %u skipped\n", result.suites, result.passed,

@@ -27,8 +27,9 @@ void panic(const char* fmt, ...) {
   vsnformat(msg, sizeof(msg), fmt, ap);
   va_end(ap);
   pr_emerg("Kernel panic - not syncing: %s\n", msg);
-  arch::print_backtrace(reinterpret_cast<uint64_t>(__builtin_frame_address(0)),
-                        reinterpret_cast<uint64_t>(__builtin_return_address(0)));
+  // Start at panic()'s caller: the call site, then the caller's frame.
+  const auto* frame = static_cast<const uint64_t*>(__builtin_frame_address(0));
+  arch::print_backtrace(frame[-2], reinterpret_cast<uint64_t>(__builtin_return_address(0)) - 1);
   if (boot_params().power_off_after_tests) {
     pr_emerg("---[ end Kernel panic: powering off with failure status ]---\n");
     arch::power_off(true);

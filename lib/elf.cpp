@@ -74,7 +74,7 @@ Result<void> parse_elf(std::span<const uint8_t> file, const ElfLimits& limits, E
                        const char** why) {
   *out = ElfImage{};
   Elf64_Ehdr eh;
-  TRY(check_header(file, &eh, why));
+  if (auto r = check_header(file, &eh, why); !r.ok()) return r.error();
 
   ElfImage img;
   img.type = eh.e_type;
@@ -109,7 +109,7 @@ Result<void> parse_elf(std::span<const uint8_t> file, const ElfLimits& limits, E
         img.stack_executable = (ph.p_flags & kPfX) != 0;
         break;
       case kPtLoad: {
-        TRY(check_load(ph, file.size(), why));
+        if (auto r = check_load(ph, file.size(), why); !r.ok()) return r.error();
         if (ph.p_memsz == 0) break;  // maps nothing (Linux skips it too)
         const uint64_t start = align_down(ph.p_vaddr, kPageSize);
         const uint64_t end = align_up(ph.p_vaddr + ph.p_memsz, kPageSize);

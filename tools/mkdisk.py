@@ -7,8 +7,16 @@ at 1 MiB) holding:
     initramfs.cpio           optional
     boot.scr                 board/<board>/boot.cmd compiled by mkimage
     extlinux/extlinux.conf   board/<board>/extlinux/extlinux.conf
+    dtbs/*.dtb               board/<board>/image.ini `dts` sources, compiled by dtc
 @BOOTARGS@ in the templates becomes the kernel command line; a template line
 holding @INITRD@ names the initramfs, or is dropped when there is none.
+
+board/<board>/image.ini (optional, section [image]) sets per-board
+defaults: `bootargs` (the command line when --bootargs is not given), `dts`
+(device-tree sources to compile into dtbs/), `tftp-script` (the template
+for the TFTP directory's boot.scr, which must fetch files over TFTP rather
+than from the disk) and `tftp-readme` (a template copied to the TFTP
+directory as README).
 
 U-Boot's distro boot (doc/develop/distro.rst) scans the bootable partitions
 of each boot target and prefers extlinux/extlinux.conf over boot.scr, so
@@ -24,6 +32,7 @@ layout), so no partitioning tool or loop device is needed.
 from __future__ import annotations
 
 import argparse
+import configparser
 import math
 import os
 import shutil
@@ -48,6 +57,44 @@ BAD_BOOTARG_CHARS = set('"$;\\\n\r`')
 
 class DiskError(Exception):
     pass
+
+
+class BoardImage:
+    """board/<board>/image.ini: per-board image defaults (all optional)."""
+
+    def __init__(self, board_dir: str):
+        self.bootargs: Optional[str] = None
+        self.dts: List[str] = []
+        self.tftp_script: Optional[str] = None
+        self.tftp_readme: Optional[str] = None
+        path = os.path.join(board_dir, "image.ini")
+        if not os.path.exists(path):
+            return
+        cfg = configparser.ConfigParser(interpolation=None)
+        try:
+            with open(path, encoding="utf-8") as f:
+                cfg.read_file(f)
+        except (OSError, configparser.Error) as e:
+            raise DiskError(f"cannot read {path}: {e}") from e
+        if not cfg.has_section("image"):
+            raise DiskError(f"{path} has no [image] section")
+        sec = cfg["image"]
+        unknown = set(sec) - {"bootargs", "dts", "tftp-script", "tftp-readme"}
+        if unknown:
+            raise DiskError(f"{path}: unknown keys {sorted(unknown)}")
+        self.bootargs = sec.get("bootargs")
+
+        def board_file(rel: str) -> str:
+            full = os.path.join(board_dir, rel)
+            if not os.path.isfile(full):
+                raise DiskError(f"{path} names {rel}, which does not exist")
+            return full
+
+        self.dts = [board_file(x) for x in sec.get("dts", "").split()]
+        if sec.get("tftp-script"):
+            self.tftp_script = board_file(sec["tftp-script"])
+        if sec.get("tftp-readme"):
+            self.tftp_readme = board_file(sec["tftp-readme"])
 
 
 def check_image(path: str) -> None:
@@ -86,7 +133,7 @@ def render(template_path: str, bootargs: str, initrd_name: Optional[str]) -> str
 def run(cmd: List[str], env: Optional[dict] = None) -> None:
     tool = shutil.which(cmd[0])
     if tool is None:
-        package = {"mkimage": "u-boot-tools"}.get(cmd[0], "mtools")
+        package = {"mkimage": "u-boot-tools", "dtc": "device-tree-compiler"}.get(cmd[0], "mtools")
         raise DiskError(f"{cmd[0]} not found: install it with `apt-get install {package}`")
     proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
                           text=True)
@@ -109,10 +156,25 @@ def mbr(total_sectors: int) -> bytes:
     return bytes(sector)
 
 
-def build_disk(out: str, kernel: str, board_dir: str, bootargs: str = DEFAULT_BOOTARGS,
+def compile_script(template: str, bootargs: str, initrd_name: Optional[str], out: str) -> None:
+    cmd_path = out + ".cmd"
+    with open(cmd_path, "w", encoding="utf-8") as f:
+        f.write(render(template, bootargs, initrd_name))
+    # A fixed timestamp keeps boot.scr reproducible (mkimage honours it).
+    env = dict(os.environ, SOURCE_DATE_EPOCH="0")
+    run(["mkimage", "-A", "riscv", "-O", "linux", "-T", "script", "-C", "none",
+         "-n", "boot script", "-d", cmd_path, out], env=env)
+
+
+def build_disk(out: str, kernel: str, board_dir: str, bootargs: Optional[str] = None,
                initrd: Optional[str] = None, method: str = "script",
                size_mib: Optional[int] = None, tftp_dir: Optional[str] = None) -> None:
-    """Builds `out`; raises DiskError with a clear message on any problem."""
+    """Builds `out`; raises DiskError with a clear message on any problem.
+
+    bootargs None means the board's image.ini default, else DEFAULT_BOOTARGS."""
+    board = BoardImage(board_dir)
+    if bootargs is None:
+        bootargs = board.bootargs if board.bootargs is not None else DEFAULT_BOOTARGS
     check_image(kernel)
     check_bootargs(bootargs)
     if initrd is not None and not os.path.isfile(initrd):
@@ -125,17 +187,21 @@ def build_disk(out: str, kernel: str, board_dir: str, bootargs: str = DEFAULT_BO
         if initrd is not None:
             files.append((initrd, "initramfs.cpio"))
         initrd_name = "initramfs.cpio" if initrd is not None else None
-        if method == "script" or tftp_dir is not None:
-            cmd_path = os.path.join(work, "boot.cmd")
-            with open(cmd_path, "w", encoding="utf-8") as f:
-                f.write(render(os.path.join(board_dir, "boot.cmd"), bootargs, initrd_name))
-            scr = os.path.join(work, "boot.scr")
-            # A fixed timestamp keeps boot.scr reproducible (mkimage honours it).
-            env = dict(os.environ, SOURCE_DATE_EPOCH="0")
-            run(["mkimage", "-A", "riscv", "-O", "linux", "-T", "script", "-C", "none",
-                 "-n", "boot script", "-d", cmd_path, scr], env=env)
+        scr = os.path.join(work, "boot.scr")
+        if method == "script" or (tftp_dir is not None and board.tftp_script is None):
+            compile_script(os.path.join(board_dir, "boot.cmd"), bootargs, initrd_name, scr)
             if method == "script":
                 files.append((scr, "boot.scr"))
+        tftp_scr = scr
+        if tftp_dir is not None and board.tftp_script is not None:
+            tftp_scr = os.path.join(work, "boot-tftp.scr")
+            compile_script(board.tftp_script, bootargs, initrd_name, tftp_scr)
+        dtbs = []
+        for dts in board.dts:
+            name = os.path.splitext(os.path.basename(dts))[0] + ".dtb"
+            dtb = os.path.join(work, name)
+            run(["dtc", "-q", "-I", "dts", "-O", "dtb", "-o", dtb, dts])
+            dtbs.append((dtb, f"dtbs/{name}"))
         extlinux = None
         if method == "extlinux":
             extlinux = os.path.join(work, "extlinux.conf")
@@ -143,7 +209,7 @@ def build_disk(out: str, kernel: str, board_dir: str, bootargs: str = DEFAULT_BO
                 f.write(render(os.path.join(board_dir, "extlinux", "extlinux.conf"),
                                bootargs, initrd_name))
 
-        payload = sum(os.path.getsize(src) for src, _ in files)
+        payload = sum(os.path.getsize(src) for src, _ in files + dtbs)
         needed = max(MIN_SIZE_MIB, math.ceil(payload * 1.1 / MIB) + 8)
         if size_mib is None:
             size_mib = needed
@@ -163,6 +229,10 @@ def build_disk(out: str, kernel: str, board_dir: str, bootargs: str = DEFAULT_BO
              "-H", str(PART_START_LBA), "-v", "BOOT", "::"], env=env)
         for src, name in files:
             run(["mcopy", "-i", fs, "-o", src, f"::{name}"], env=env)
+        if dtbs:
+            run(["mmd", "-i", fs, "::dtbs"], env=env)
+            for src, name in dtbs:
+                run(["mcopy", "-i", fs, "-o", src, f"::{name}"], env=env)
         if extlinux is not None:
             run(["mmd", "-i", fs, "::extlinux"], env=env)
             run(["mcopy", "-i", fs, "-o", extlinux, "::extlinux/extlinux.conf"], env=env)
@@ -171,9 +241,15 @@ def build_disk(out: str, kernel: str, board_dir: str, bootargs: str = DEFAULT_BO
         if tftp_dir is not None:
             os.makedirs(tftp_dir, exist_ok=True)
             shutil.copyfile(kernel, os.path.join(tftp_dir, "Image"))
-            shutil.copyfile(os.path.join(work, "boot.scr"), os.path.join(tftp_dir, "boot.scr"))
+            shutil.copyfile(tftp_scr, os.path.join(tftp_dir, "boot.scr"))
+            stale = os.path.join(tftp_dir, "initramfs.cpio")
             if initrd is not None:
-                shutil.copyfile(initrd, os.path.join(tftp_dir, "initramfs.cpio"))
+                shutil.copyfile(initrd, stale)
+            elif os.path.exists(stale):
+                os.remove(stale)  # from an earlier build: boot.scr no longer loads it
+            if board.tftp_readme is not None:
+                with open(os.path.join(tftp_dir, "README"), "w", encoding="utf-8") as f:
+                    f.write(render(board.tftp_readme, bootargs, initrd_name))
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -184,8 +260,9 @@ def main(argv: Optional[List[str]] = None) -> int:
                     help="board/<BOARD>/ holds boot.cmd and extlinux/extlinux.conf")
     ap.add_argument("--board-dir", help="explicit template directory (overrides --board)")
     ap.add_argument("--initrd", help="initramfs.cpio to include")
-    ap.add_argument("--bootargs", default=DEFAULT_BOOTARGS,
-                    help=f"kernel command line (default: {DEFAULT_BOOTARGS!r})")
+    ap.add_argument("--bootargs", default=None,
+                    help="kernel command line (default: the board's image.ini bootargs, "
+                         f"else {DEFAULT_BOOTARGS!r})")
     ap.add_argument("--method", default="script", choices=("script", "extlinux", "none"),
                     help="boot.scr, extlinux.conf, or neither (commands typed by hand)")
     ap.add_argument("--size-mib", type=int, help="image size (default: what the files need)")
@@ -201,7 +278,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     except DiskError as e:
         print(f"mkdisk.py: {e}", file=sys.stderr)
         return 1
-    print(f"mkdisk.py: wrote {args.out} ({args.method}, bootargs: {args.bootargs})")
+    bootargs = args.bootargs
+    if bootargs is None:
+        bootargs = BoardImage(board_dir).bootargs
+    if bootargs is None:
+        bootargs = DEFAULT_BOOTARGS
+    print(f"mkdisk.py: wrote {args.out} ({args.method}, bootargs: {bootargs})")
     if args.tftp_dir:
         print(f"mkdisk.py: TFTP files in {args.tftp_dir}")
     return 0

@@ -352,3 +352,25 @@ TEST(Initramfs, TheBuiltInitramfsHoldsValidElfPrograms) {
   t.destroy();
   EXPECT_EQ(g_live, 0);
 }
+
+TEST(Initramfs, FortySymlinksResolveAndTheFortyFirstIsEloop) {
+  g_live = 0;
+  std::vector<uint8_t> b(16384, 0);
+  cpio::test::Writer w(b.data(), b.size());
+  ASSERT_TRUE(w.file("target", "t"));
+  // l0 -> target, l<i> -> l<i-1>: resolving l<i> follows i + 1 links.
+  std::vector<std::string> names, targets;
+  for (int i = 0; i < 41; ++i) {
+    names.push_back("l" + std::to_string(i));
+    targets.push_back(i == 0 ? "target" : "l" + std::to_string(i - 1));
+  }
+  for (int i = 0; i < 41; ++i) ASSERT_TRUE(w.symlink(names[i], targets[i]));
+  ASSERT_TRUE(w.trailer());
+  b.resize(w.size());
+  Tree t;
+  ASSERT_TRUE(t.build(span_of(b), kCounting).ok());
+  EXPECT_EQ(*t.lookup("/l39"), *t.lookup("/target"));  // 40 links
+  EXPECT_EQ(t.lookup("/l40").error(), Errno::kELOOP);  // 41 links
+  t.destroy();
+  EXPECT_EQ(g_live, 0);
+}

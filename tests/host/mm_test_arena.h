@@ -10,6 +10,7 @@
 #include <arch/cpu.h>
 #include <arch/memory.h>
 
+#include <atomic>
 #include <cstdint>
 #include <cstring>
 #include <map>

@@ -12,6 +12,7 @@
 #include "arch/riscv/kernel/irq.h"
 #include "kernel/panic.h"
 #include "kernel/printk.h"
+#include "lib/kallsyms.h"
 #include "kernel/stack.h"
 
 static_assert(offsetof(arch::CpuBlock, self) == CPU_SELF);
@@ -70,6 +71,21 @@ const char* cause_name(uint64_t scause) {
   return scause < 16 ? kExceptionNames[scause] : "unknown exception";
 }
 
+// One backtrace line: address and, from the embedded symbol table,
+// function+offset/size (the format Linux prints and tools/symbolize.py
+// reads). A return address is looked up one byte back, like Linux's %pB:
+// after a call to a noreturn function it may point at the next function.
+void print_frame(uint64_t pc, bool is_return_address) {
+  k::Symbol sym;
+  const uint64_t at = is_return_address ? pc - 1 : pc;
+  if (k::kallsyms_lookup(at, &sym))
+    pr_emerg("  [<%016llx>] %s+0x%llx/0x%llx\n", static_cast<unsigned long long>(pc), sym.name,
+             static_cast<unsigned long long>(sym.offset + (pc - at)),
+             static_cast<unsigned long long>(sym.size));
+  else
+    pr_emerg("  [<%016llx>] ?\n", static_cast<unsigned long long>(pc));
+}
+
 void print_backtrace(uint64_t fp, uint64_t pc) {
   // GCC's RISC-V frame record (with -fno-omit-frame-pointer): fp points at
   // the caller's sp; the saved ra is at fp-8 and the caller's fp at fp-16.
@@ -77,13 +93,13 @@ void print_backtrace(uint64_t fp, uint64_t pc) {
   const uint64_t lo = cb && cb->stack_base ? cb->stack_base : 0;
   const uint64_t hi = cb && cb->stack_top ? cb->stack_top : ~uint64_t{0};
   pr_emerg("Call trace:\n");
-  pr_emerg("  [<%016llx>]\n", static_cast<unsigned long long>(pc));
+  print_frame(pc, false);
   for (int depth = 0; depth < 32; ++depth) {
     if (fp < 16 || (fp & 7) || fp <= lo || fp > hi) break;
     const uint64_t ra = reinterpret_cast<const uint64_t*>(fp)[-1];
     const uint64_t next = reinterpret_cast<const uint64_t*>(fp)[-2];
     if (ra == 0) break;
-    pr_emerg("  [<%016llx>]\n", static_cast<unsigned long long>(ra));
+    print_frame(ra, true);
     if (next <= fp) break;
     fp = next;
   }

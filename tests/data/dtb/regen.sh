@@ -35,3 +35,12 @@ dump sifive_u-5hart-1g.dtb -machine sifive_u,dumpdtb=sifive_u-5hart-1g.dtb -smp 
 # with ranges and dma-ranges, odd cpus.
 dtc -q -I dts -O dtb -o reserved.dtb reserved.dts
 echo "wrote reserved.dtb ($(wc -c <reserved.dtb) bytes)"
+
+# VisionFive 2 v1.3B (JH7110), 2/4/8 GB: the project's own DTS, written from
+# public facts (board/visionfive2/dts). tests/host/boards.cmake checks that
+# these blobs are what the sources compile to.
+for gb in 2 4 8; do
+  dtc -q -I dts -O dtb -o "visionfive2-v1.3b-${gb}gb.dtb" \
+    "../../../board/visionfive2/dts/jh7110-visionfive2-v1.3b-${gb}gb.dts"
+  echo "wrote visionfive2-v1.3b-${gb}gb.dtb ($(wc -c <"visionfive2-v1.3b-${gb}gb.dtb") bytes)"
+done
