@@ -6,6 +6,10 @@
 #                self-tests, power off with the verdict as exit status
 #   make test    every host test, bounded fuzz run and QEMU scenario
 #   make shell   boot without self-tests and stay interactive
+#   make debug   like `make shell`, but QEMU starts halted with its gdbstub
+#                on GDB_PORT; then `make gdb` in another terminal attaches
+#                (docs/HACKING.md, "Debugging")
+#   make tidy    clang-tidy (.clang-tidy) over TIDY_PATHS (tools/tidy.py)
 
 ARGS     ?=
 BOARD    ?= qemu-virt
@@ -15,9 +19,11 @@ BUILD    := build
 KBUILD   := $(BUILD)/kernel
 HBUILD   := $(BUILD)/host
 GEN      := -G Ninja
+GDB_PORT ?= 1234
+TIDY_PATHS ?= lib mm
 
 .PHONY: all deps kernel host run shell test image clean format format-check \
-        compile_commands.json
+        compile_commands.json debug gdb tidy
 
 all: kernel
 
@@ -58,6 +64,20 @@ format:
 
 format-check:
 	git ls-files '*.cpp' '*.h' | xargs clang-format --dry-run --Werror
+
+# -S: halt before the first instruction; -gdb: the stub on GDB_PORT.
+debug: kernel
+	python3 tools/qemu_run.py --board $(BOARD) --config $(CONFIG) --interactive \
+	  --kernel $(KBUILD)/Image --append "selftest=none $(ARGS)" \
+	  --qemu-arg=-S --qemu-arg=-gdb --qemu-arg=tcp::$(GDB_PORT)
+
+# Not depending on `kernel`: the ELF must match the Image QEMU is running.
+gdb:
+	@test -f $(KBUILD)/kernel.elf || { echo "no $(KBUILD)/kernel.elf: run make kernel"; exit 2; }
+	gdb-multiarch -q -x tools/gdb/gdbinit $(KBUILD)/kernel.elf -ex "target remote :$(GDB_PORT)"
+
+tidy: kernel host
+	python3 tools/tidy.py -j $(JOBS) $(TIDY_PATHS)
 
 clean:
 	rm -rf $(BUILD)

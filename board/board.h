@@ -58,7 +58,8 @@ struct Board {
 std::span<const Board> board_registry();
 
 // The board among `boards` that best matches fdt's root compatible
-// (earliest root entry wins; ties go to the first board); nullptr when
+// (earliest root entry wins; between boards naming the same entry, the
+// first in registry order, which is link order); nullptr when
 // none matches or the root has no compatible. *matched (if given) is set
 // to the root compatible string that matched.
 const Board* board_match(const fdt::Fdt& fdt, std::span<const Board> boards,

@@ -20,6 +20,9 @@
 #include "kernel/selftest.h"
 #include "kernel/setup_memory.h"
 #include "kernel/stack.h"
+#include "fs/initramfs_boot.h"
+#include "kernel/stack.h"
+#include "mm/slab.h"
 #include "mm/vmalloc.h"
 #include "kernel/shell.h"
 #include "lib/cmdline.h"
@@ -90,7 +93,11 @@ extern "C" [[noreturn]] void kernel_main(uint64_t hartid, uint64_t dtb_pa) {
   arch::percpu_init();
   arch::trap_init_this_hart();
   setup_page_allocator();
-  k::vmalloc_init() && k::kernel_stacks_init();  // vmalloc/ioremap + guarded stacks (mm/vmalloc.h, kernel/stack.h); before smp_boot_secondaries
+  // Kernel virtual memory: vmalloc/ioremap and guarded kernel stacks
+  // (before the other harts, whose stacks come from vmalloc).
+  if (!vmalloc_init() || !kernel_stacks_init()) panic("vmalloc: initialisation failed");
+  kmem_cache_init(g_params.cmdline);
+  initramfs::initramfs_init(fdt::chosen_initrd(*fdt));
 
   drivers_probe(*fdt, 2, 3);
   arch::timer_start_this_hart();

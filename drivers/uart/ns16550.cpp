@@ -44,15 +44,32 @@ struct Uart16550 {
     for (int i = 0; i < 100000 && (read(kUsr) & kUsrBusy); ++i) {
     }
   }
-  void set_baud(uint64_t clock, uint64_t baud) {
+  // DesignWare UARTs (without UART_16550_COMPATIBLE) ignore LCR writes
+  // while USR.BUSY is set, i.e. while a character is shifting in or out
+  // or the receive FIFO holds data. Wait for idle, write, read back; if
+  // the write was dropped (input kept arriving), empty the FIFOs and try
+  // again -- what Linux's 8250_dw does in dw8250_check_lcr(). Returns
+  // whether LCR holds `v`.
+  bool write_lcr(uint8_t v) const {
+    for (int attempt = 0; attempt < 10; ++attempt) {
+      wait_not_busy();
+      write(kLcr, v);
+      if (!dw_apb || read(kLcr) == v) return true;
+      write(kFcr, 0x07);  // enable + clear both FIFOs
+      (void)read(kRbrThr);
+    }
+    return false;
+  }
+  // Divisor latch programming (16550 datasheet: DLL/DLM at 0/1 with
+  // LCR.DLAB set). Returns false when the divisor is out of range or LCR
+  // could not be written; the line then keeps the firmware's settings.
+  bool set_baud(uint64_t clock, uint64_t baud) {
     const uint64_t div = (clock + 8 * baud) / (16 * baud);
-    if (div == 0 || div > 0xffff) return;
-    wait_not_busy();
-    write(kLcr, kLcrDlab);
+    if (div == 0 || div > 0xffff) return false;
+    if (!write_lcr(kLcrDlab)) return false;
     write(0, static_cast<uint8_t>(div));
     write(1, static_cast<uint8_t>(div >> 8));
-    wait_not_busy();
-    write(kLcr, kLcr8N1);
+    return write_lcr(kLcr8N1);
   }
   void putc(char c) const {
     while (!(read(kLsr) & kLsrThrEmpty)) {
@@ -110,7 +127,13 @@ bool probe(const fdt::Fdt& fdt, const fdt::Node& node) {
   const uint64_t baud = baud_from_options(out->options);
   u.write(kIer, 0);           // polled console: no UART interrupts yet
   u.write(kFcr, 0x07);        // enable and clear FIFOs
-  if (clock && baud) u.set_baud(clock, baud);
+  if (clock && baud && !u.set_baud(clock, baud)) {
+    // The divisor latch may still be selected: leave DLAB clear at least,
+    // so that register 0 is the data register again.
+    u.write_lcr(kLcr8N1);
+    pr_warn("uart: could not set %llu baud from a %llu Hz clock; keeping the firmware's rate\n",
+            static_cast<unsigned long long>(baud), static_cast<unsigned long long>(clock));
+  }
   g_uart = u;
   register_console(&g_console);
   unregister_console(sbi_console());
