@@ -89,6 +89,8 @@ void board_reset_for_test();
 
 }  // namespace k
 
-#define DECLARE_BOARD(id, ...)                                                               \
-  [[gnu::used, gnu::section(K_BOARD_SECTION), gnu::aligned(8)]] static const ::k::Board \
-      board_##id{__VA_ARGS__}
+#define DECLARE_BOARD(id, ...)                             \
+  [[gnu::used, gnu::section(K_BOARD_SECTION),              \
+    gnu::aligned(8)]] static const ::k::Board board_##id { \
+    __VA_ARGS__                                            \
+  }

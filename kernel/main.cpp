@@ -11,12 +11,15 @@
 #include "arch/riscv/kernel/setup.h"
 #include "arch/riscv/kernel/smp.h"
 #include "arch/riscv/kernel/trap.h"
+#include "board/board.h"
 #include "drivers/driver.h"
 #include "kernel/boot_info.h"
 #include "kernel/console.h"
 #include "kernel/panic.h"
 #include "kernel/oops_test.h"
 #include "kernel/printk.h"
+#include "kernel/proc/process.h"
+#include "kernel/proc/runner.h"
 #include "kernel/selftest.h"
 #include "kernel/setup_memory.h"
 #include "kernel/stack.h"
@@ -88,6 +91,7 @@ extern "C" [[noreturn]] void kernel_main(uint64_t hartid, uint64_t dtb_pa) {
   arch::setup_timebase(*fdt, hartid);
 
   setup_memory(*fdt);
+  board_early_quirks(*fdt);
   drivers_probe(*fdt, 0, 1);
   arch::smp_enumerate(*fdt, hartid);
   arch::percpu_init();
@@ -106,6 +110,8 @@ extern "C" [[noreturn]] void kernel_main(uint64_t hartid, uint64_t dtb_pa) {
   pr_info("CPU0: hart %llu online (node %llu)\n", static_cast<unsigned long long>(hartid),
           static_cast<unsigned long long>(arch::cpu_block()->node));
   arch::smp_boot_secondaries();
+  // Processes: scheduler, ASIDs, syscall/page-fault handlers (issue 6).
+  if (!proc_init()) pr_err("proc: scheduler unavailable; no user programs\n");
 
   if (cmdline_has(g_params.cmdline, "oops_test")) oops_test_trigger();
 
@@ -116,5 +122,7 @@ extern "C" [[noreturn]] void kernel_main(uint64_t hartid, uint64_t dtb_pa) {
     pr_info("selftest.exit=1: powering off (%s)\n", result.failed ? "FAIL" : "PASS");
     arch::power_off(result.failed != 0);
   }
+  // PID 1 from the initramfs when `init=` is given; the shell afterwards.
+  if (auto init = cmdline_get(g_params.cmdline, "init")) run_init(*init);
   shell::run();
 }

@@ -111,9 +111,10 @@ void jh7110_early_quirks(const fdt::Fdt& fdt) {
     pr_info("jh7110: uncached DRAM alias at +0x%llx verified; coherent DMA maps through it\n",
             static_cast<unsigned long long>(jh7110::kUncachedAliasOffset));
   } else {
-    pr_warn("jh7110: no uncached DRAM alias at +0x%llx; coherent DMA must use the cached pool "
-            "with FLUSH64\n",
-            static_cast<unsigned long long>(jh7110::kUncachedAliasOffset));
+    pr_warn(
+        "jh7110: no uncached DRAM alias at +0x%llx; coherent DMA must use the cached pool "
+        "with FLUSH64\n",
+        static_cast<unsigned long long>(jh7110::kUncachedAliasOffset));
   }
 }
 
@@ -121,7 +122,6 @@ void jh7110_early_quirks(const fdt::Fdt& fdt) {
 
 DECLARE_BOARD(jh7110, .name = "StarFive JH7110", .compatible = jh7110::kCompatible,
               .early_quirks = jh7110_early_quirks, .cache_clean_range = l2_clean_range,
-              .cache_invalidate_range = l2_invalidate_range,
-              .cache_flush_range = l2_flush_range);
+              .cache_invalidate_range = l2_invalidate_range, .cache_flush_range = l2_flush_range);
 
 }  // namespace k

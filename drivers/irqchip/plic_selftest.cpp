@@ -29,8 +29,9 @@ SELFTEST(irq, request_irq_rejects_bad_requests) {
 
 SELFTEST(irq, request_and_free_program_the_plic) {
   if (!plic_nr_sources()) return t.skip("no PLIC");
-  // The highest source: no device on QEMU virt uses it.
-  const unsigned line = plic_nr_sources();
+  // A high source no QEMU virt device uses. Not the highest: QEMU 7.2's
+  // riscv,ndev counts source 0, so id ndev itself has no enable bit.
+  const unsigned line = plic_nr_sources() - 1;
   if (irq_name(line)) return t.skip("highest line in use");
   int cookie;
   KASSERT(request_irq(line, dummy, &cookie, "selftest").ok());

@@ -36,8 +36,10 @@ struct Uart16550 {
     return width == 4 ? static_cast<uint8_t>(arch::readl(reg(r))) : arch::readb(reg(r));
   }
   void write(unsigned r, uint8_t v) const {
-    if (width == 4) arch::writel(v, reg(r));
-    else arch::writeb(v, reg(r));
+    if (width == 4)
+      arch::writel(v, reg(r));
+    else
+      arch::writeb(v, reg(r));
   }
   void wait_not_busy() const {
     if (!dw_apb) return;
@@ -108,7 +110,8 @@ bool probe(const fdt::Fdt& fdt, const fdt::Node& node) {
   if (!out || !(out->node == node)) return false;
   auto reg = fdt.reg_translated(node, 0);
   if (!reg) {
-    pr_err("uart: %.*s has no usable reg\n", static_cast<int>(node.name().size()), node.name().data());
+    pr_err("uart: %.*s has no usable reg\n", static_cast<int>(node.name().size()),
+           node.name().data());
     return false;
   }
   Uart16550 u;
@@ -125,8 +128,8 @@ bool probe(const fdt::Fdt& fdt, const fdt::Node& node) {
   const uint64_t clock =
       node.prop("clock-frequency") ? node.prop("clock-frequency")->u32().value_or(0) : 0;
   const uint64_t baud = baud_from_options(out->options);
-  u.write(kIer, 0);           // polled console: no UART interrupts yet
-  u.write(kFcr, 0x07);        // enable and clear FIFOs
+  u.write(kIer, 0);     // polled console: no UART interrupts yet
+  u.write(kFcr, 0x07);  // enable and clear FIFOs
   if (clock && baud && !u.set_baud(clock, baud)) {
     // The divisor latch may still be selected: leave DLAB clear at least,
     // so that register 0 is the data register again.

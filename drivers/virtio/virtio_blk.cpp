@@ -233,6 +233,14 @@ bool virtio_blk_probe(VirtioDevice* vd) {
   vb->vq = *vq;
   vb->hdr_pool = dma_pool_create("virtio-blk-hdr", vd->dev, kHdrBlock, 16, 0);
   if (!vb->hdr_pool) return fail("no memory for request headers");
+  {
+    // Populate the pool's first chunk now (it holds 128 headers, more
+    // than the ring has room for), not during the first request.
+    DmaAddr h;
+    void* blk = dma_pool_alloc(vb->hdr_pool, GFP_KERNEL, &h);
+    if (!blk) return fail("no memory for request headers");
+    dma_pool_free(vb->hdr_pool, blk, h);
+  }
   if (vd->irq) {
     if (auto r = request_irq(vd->irq, blk_irq, vb, vd->dev->name); r)
       vb->irq_ok = true;

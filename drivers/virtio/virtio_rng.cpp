@@ -16,7 +16,7 @@
 namespace k {
 namespace {
 
-// One request at a time; its buffer is a kmalloc'd linear-map page.
+// One request at a time, into a buffer allocated at probe.
 constexpr size_t kChunk = 256;
 
 struct VirtioRng {
@@ -25,6 +25,7 @@ struct VirtioRng {
   SpinLock lock;       // ring; IRQs off
   SpinLock user_lock;  // one reader at a time (hwrng_read)
   bool irq_ok = false;
+  uint8_t* buf = nullptr;  // kChunk bytes, linear map; under user_lock
   std::atomic<bool> done{false};
   uint32_t got = 0;
   int token = 0;
@@ -56,15 +57,11 @@ Result<size_t> hwrng_read(void* buf, size_t len) {
   if (!r) return Errno::kENODEV;
   if (!buf || len == 0) return Errno::kEINVAL;
   const size_t want = len < kChunk ? len : kChunk;
-  auto* tmp = static_cast<uint8_t*>(kmalloc(kChunk, GFP_KERNEL));
-  if (!tmp) return Errno::kENOMEM;
   SpinLockGuard user(r->user_lock);
+  uint8_t* tmp = r->buf;
   Device* dev = r->vd->dev;
   const DmaAddr dma = dma_map_single(dev, tmp, want, DMA_FROM_DEVICE);
-  if (dma_mapping_error(dev, dma)) {
-    kfree(tmp);
-    return Errno::kENOMEM;
-  }
+  if (dma_mapping_error(dev, dma)) return Errno::kENOMEM;
   r->done.store(false);
   r->got = 0;
   Result<void> added;
@@ -101,7 +98,6 @@ Result<size_t> hwrng_read(void* buf, size_t len) {
   dma_unmap_single(dev, dma, want, DMA_FROM_DEVICE);
   size_t got = ok ? (r->got < want ? r->got : want) : 0;
   if (got) memcpy(buf, tmp, got);
-  kfree(tmp);
   if (!ok) return added.ok() ? Errno::kEIO : added.error();
   if (!got) return Errno::kEIO;
   return got;
@@ -113,13 +109,16 @@ bool virtio_rng_probe(VirtioDevice* vd) {
   if (!r) return false;
   new (r) VirtioRng();
   r->vd = vd;
-  if (!virtio_negotiate(vd, 0)) {
+  r->buf = static_cast<uint8_t*>(kmalloc(kChunk, GFP_KERNEL));
+  if (!r->buf || !virtio_negotiate(vd, 0)) {
+    kfree(r->buf);
     kfree(r);
     return false;
   }
   auto vq = virtio_setup_vq(vd, 0, 8);
   if (!vq) {
     virtio_reset(vd);
+    kfree(r->buf);
     kfree(r);
     return false;
   }

@@ -20,6 +20,12 @@ namespace k {
 namespace {
 
 constexpr unsigned kMaxCpus = 64;
+
+void set_comm(Task* t, const char* name) {
+  unsigned i = 0;
+  for (; name[i] && i < kTaskCommLen - 1; ++i) t->comm[i] = name[i];
+  t->comm[i] = 0;
+}
 // Ticks a task runs before a runnable peer gets the CPU (10 ms ticks).
 constexpr int kTimeSliceTicks = 3;
 
@@ -119,7 +125,7 @@ Task* adopt_current(const char* name, bool idle) {
   t->cpu = arch::this_cpu();
   t->is_idle = idle;
   t->on_cpu.store(true);
-  strncpy(t->comm, name, kTaskCommLen - 1);
+  set_comm(t, name);
   return t;
 }
 
@@ -140,7 +146,7 @@ Task* task_alloc(const char* name) {
     kfree(p);
     return nullptr;
   }
-  strncpy(t->comm, name, kTaskCommLen - 1);
+  set_comm(t, name);
   t->start_ns = arch::uptime_ns();
   return t;
 }

@@ -77,6 +77,11 @@ struct Task {
   SigAction sigactions[kNrSignals];
   uint64_t start_ns = 0;
   uint64_t utime_ticks = 0, stime_ticks = 0;
+  // Console output of this process is indented by this many spaces at
+  // each line start (the KTAP runner nests program output one level
+  // deeper); inherited across fork and exec.
+  uint8_t out_indent = 0;
+  bool out_bol = true;
 
   bool is_user() const { return mm != nullptr; }
   // The user register frame at the top of the kernel stack.

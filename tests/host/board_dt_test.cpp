@@ -290,8 +290,8 @@ constexpr const char* kFu540[] = {"sifive,hifive-unleashed-a00", "sifive,fu540",
 // from specificity, not order.
 DECLARE_BOARD(test_soc, .name = "any JH7110", .compatible = kSocOnly);
 DECLARE_BOARD(test_vf2, .name = "VisionFive 2", .compatible = k::jh7110::kCompatible,
-              .early_quirks = early, .cache_clean_range = clean,
-              .cache_invalidate_range = inval, .cache_flush_range = flush);
+              .early_quirks = early, .cache_clean_range = clean, .cache_invalidate_range = inval,
+              .cache_flush_range = flush);
 DECLARE_BOARD(test_fu540, .name = "FU540", .compatible = kFu540);
 
 namespace {
@@ -397,13 +397,13 @@ TEST(BoardHooks, flush64_visits_every_64_byte_line_of_a_range) {
 TEST(BoardHooks, sifive_cip1200_rule_matches_linux_errata_list) {
   using k::sifive::cip1200_affected;
   constexpr uint64_t kU7 = k::sifive::kMarchidU7Series;
-  EXPECT_TRUE(cip1200_affected(kU7, 0x20181004));   // FU540 (HiFive Unleashed)
-  EXPECT_TRUE(cip1200_affected(kU7, 0x00200630));   // last affected revision
+  EXPECT_TRUE(cip1200_affected(kU7, 0x20181004));  // FU540 (HiFive Unleashed)
+  EXPECT_TRUE(cip1200_affected(kU7, 0x00200630));  // last affected revision
   EXPECT_FALSE(cip1200_affected(kU7, 0x00200631));
   EXPECT_FALSE(cip1200_affected(kU7, 0x01200626));  // the fixed exception
   EXPECT_FALSE(cip1200_affected(kU7, 0x04210427));  // JH7110 U74 as boards report it
   EXPECT_TRUE(cip1200_affected(k::sifive::kMarchidLegacy, 0x20181004));
-  EXPECT_FALSE(cip1200_affected(0, 0));             // QEMU's sifive_u
+  EXPECT_FALSE(cip1200_affected(0, 0));  // QEMU's sifive_u
 }
 
 }  // namespace

@@ -14,13 +14,22 @@ sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 
 import importlib  # noqa: E402
 
-MODULES = ("symbols", "dmesg", "harts", "pagetable", "buddy", "slab", "vmalloc", "vmas")
+MODULES = ("kernel", "symbols", "dmesg", "harts", "pagetable", "buddy", "slab", "vmalloc",
+           "vmas")
+# Which physical copy of the symbols is loaded survives a reload.
+_state = {}
+if "rvk.kernel" in sys.modules:
+    _old = sys.modules["rvk.kernel"]
+    _state = {"phys_load": _old.phys_load, "link_base": _old.link_base}
 for _name in MODULES:
     _module = "rvk." + _name
     if _module in sys.modules:  # re-sourcing reloads edited helpers
         importlib.reload(sys.modules[_module])
     else:
         importlib.import_module(_module)
+    if _name == "kernel":
+        for _key, _value in _state.items():
+            setattr(sys.modules[_module], _key, _value)
 
 
 class RvkHelp(gdb.Command):
@@ -38,7 +47,7 @@ class RvkHelp(gdb.Command):
                 ("rvk-buddy [-c]", "buddy free lists per zone and order, totals"),
                 ("rvk-slab [NAME]", "slab caches (/proc/slabinfo)"),
                 ("rvk-vmalloc [-f]", "vmalloc/vmap/ioremap areas (/proc/vmallocinfo)"),
-                ("rvk-vmas PID | -t EXPR", "a process's VMAs (/proc/PID/maps)"),
+                ("rvk-vmas [PID | -t EXPR]", "a process's VMAs (/proc/PID/maps); tasks"),
                 ("rvk-phys-symbols [ADDR|off]", "symbols at the physical load address")):
             gdb.write("  %-28s %s\n" % (name, text))
 

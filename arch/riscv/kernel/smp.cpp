@@ -17,6 +17,7 @@
 #include "lib/string.h"
 #include "kernel/panic.h"
 #include "kernel/printk.h"
+#include "kernel/sched/sched.h"
 #include "kernel/stack.h"
 #include "mm/memblock.h"
 #include "mm/vmalloc.h"
@@ -291,7 +292,7 @@ extern "C" [[noreturn]] void secondary_main(uint64_t hartid) {
   g_nr_online.fetch_add(1);
   __atomic_store_n(&g_cpus[cpu].online, true, __ATOMIC_RELEASE);
   irq_enable();
-  for (;;) asm volatile("wfi");
+  k::sched_idle_entry();  // run queued tasks; wfi when there are none
 }
 
 #include "kernel/shell.h"

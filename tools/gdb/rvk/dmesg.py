@@ -75,6 +75,8 @@ records of that priority or more urgent are shown."""
                 records = parse_ring(buf, head, tail)
             except ValueError as e:
                 raise kernel.KernelError("log ring looks corrupted: %s" % e)
+            if not records:
+                gdb.write("(log ring empty: nothing printed yet)\n")
             for level, ts, text in records:
                 if level <= max_level:
                     gdb.write(format_record(level, ts, text))

@@ -39,12 +39,37 @@ def thread_states():
     return states, by_index
 
 
+def percpu_start():
+    """Address of the .percpu template (linker/kernel.ld __percpu_start)."""
+    sym = kernel.kernel_objfile().lookup_global_symbol("__percpu_start")
+    if sym is None:
+        return None
+    return kernel.to_int(sym.value().address)
+
+
+def current_task(block, template):
+    """'pid N comm' of the task the scheduler runs on the CPU whose per-CPU
+    block is `block` (kernel/sched/sched.cpp per-CPU g_current: the copy is
+    at block + (&g_current - __percpu_start)); '' without a scheduler."""
+    cur = kernel.lookup("k::g_current", "kernel/sched/sched.cpp")
+    if cur is None or template is None:
+        return ""
+    addr = block + kernel.to_int(cur.address) - template
+    task = kernel.to_int(gdb.Value(addr).cast(cur.type.pointer()).dereference())
+    if task == 0:
+        return "task -"
+    t = gdb.Value(task).cast(gdb.lookup_type("k::Task").pointer()).dereference()
+    return "task pid=%d %s%s" % (kernel.to_int(t["pid"]), kernel.char_array(t["comm"]),
+                                 " (idle)" if bool(t["is_idle"]) else "")
+
+
 class Harts(gdb.Command):
     """List the CPUs: rvk-harts
 
 Per logical CPU: hart id, NUMA node, online, the CpuBlock (per-CPU area)
 address and its fields, and the PC/SP of the hart's vCPU thread with the
-function it is in.  Threads are matched to CPUs by the CpuBlock address in
+function it is in, and the task the scheduler runs there (pid, comm).
+Threads are matched to CPUs by the CpuBlock address in
 tp (sscratch while in user mode)."""
 
     def __init__(self):
@@ -62,6 +87,7 @@ tp (sscratch while in user mode)."""
         gdb.write("%-4s %-6s %-4s %-7s %-18s %s\n" % ("cpu", "hartid", "node", "online",
                                                        "CpuBlock", "running"))
         matched = set()
+        template = percpu_start()
         for cpu in range(nr):
             info = cpus[cpu]
             block = kernel.to_int(info["block"])
@@ -73,6 +99,10 @@ tp (sscratch while in user mode)."""
                 running = "thread %d pc=%#x sp=%#x %s" % (thread.num, pc, sp, where)
             else:
                 running = "-"
+            if block:
+                task = current_task(block, template)
+                if task:
+                    running = task + "  " + running
             gdb.write("%-4d %-6d %-4d %-7s %#-18x %s\n" % (
                 cpu, kernel.to_int(info["hartid"]), kernel.to_int(info["node"]),
                 "yes" if bool(info["online"]) else "no", block, running))

@@ -49,7 +49,7 @@ name contains NAME."""
         want = argv[0] if argv else ""
         gdb.write("%-18s %8s %8s %7s %5s %5s %7s %7s %6s %s\n" % (
             "name", "active", "objs", "objsize", "per", "pages", "aslabs", "slabs", "cpu", "flags"))
-        total_pages = count = 0
+        total_pages = count = active = 0
         for c in caches():
             name = kernel.char_array(c["name"])
             if want not in name:
@@ -63,8 +63,10 @@ name contains NAME."""
                 kernel.to_int(c["objects"]), 1 << order, st["active_slabs"], st["num_slabs"],
                 st["cpu_objs"], fl or "-"))
             total_pages += st["num_slabs"] << order
+            active += st["active_objs"]
             count += 1
-        gdb.write("%d caches, %d pages in slabs\n" % (count, total_pages))
+        # The totals the kernel's slab_nr_objects()/slab_nr_pages() report.
+        gdb.write("%d caches, %d active objects, %d pages in slabs\n" % (count, active, total_pages))
 
 
 Slab()

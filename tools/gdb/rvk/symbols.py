@@ -35,18 +35,16 @@ another address to replace the copy; `rvk-phys-symbols off` removes it."""
 
     def __init__(self):
         super().__init__("rvk-phys-symbols", gdb.COMMAND_FILES)
-        self.loaded = None
 
     def invoke(self, arg, from_tty):
         argv = gdb.string_to_argv(arg)
         if len(argv) > 1:
             raise kernel.KernelError("usage: rvk-phys-symbols [PHYS_LOAD | off]")
         path = kernel.kernel_objfile().filename
-        if self.loaded is not None:
-            gdb.execute("remove-symbol-file -a %#x" % self.loaded, to_string=True)
-            self.loaded = None
-        if argv == ["off"]:
+        if kernel.phys_load is not None:
+            gdb.execute("remove-symbol-file -a %#x" % kernel.phys_load, to_string=True)
             kernel.phys_load = None
+        if argv == ["off"]:
             return
         if argv:
             phys = int(gdb.parse_and_eval(argv[0])) & MASK64
@@ -55,7 +53,6 @@ another address to replace the copy; `rvk-phys-symbols off` removes it."""
         link = link_address()
         offset = (phys - link) & MASK64
         gdb.execute("add-symbol-file %s -o %#x" % (path, offset), to_string=True)
-        self.loaded = phys
         kernel.phys_load, kernel.link_base = phys, link
         gdb.write("kernel symbols at %#x (physical, before the MMU is on) and %#x (virtual)\n"
                   % (phys, link))

@@ -8,18 +8,10 @@ from rvk import kernel
 
 VM_READ, VM_WRITE, VM_EXEC, VM_SHARED, VM_GROWSDOWN = 0x1, 0x2, 0x4, 0x8, 0x100
 
-# Where a process's address space lives: (table symbol, count symbol or None,
-# source file or None).  The table is an array of (pointers to) process
-# objects with a `pid` member and, somewhere below them, a k::VmaTree.
-# The process layer (kernel/proc) is written after these helpers; the
-# names below are the ones it is expected to use, and `rvk-vmas -t EXPR`
-# works whatever they turn out to be.
-PROCESS_TABLES = (
-    ("k::g_procs", "k::g_nr_procs", None),
-    ("k::g_processes", "k::g_nr_processes", None),
-    ("k::proc::g_table", None, None),
-    ("k::g_proc_table", None, None),
-)
+# Every task is on k::g_all_tasks (kernel/proc/process.cpp) through
+# Task::all_node; a user process's Task::mm points to its MmStruct, whose
+# `vmas` is the VmaTree (mm/mm_struct.h).
+TASK_LIST = ("k::g_all_tasks", "kernel/proc/process.cpp")
 
 
 def vma_flags(flags):
@@ -74,46 +66,40 @@ def find_vma_tree(value, depth=3):
     return None
 
 
+def tasks():
+    head = kernel.lookup(*TASK_LIST)
+    if head is None:
+        raise kernel.KernelError(
+            "this kernel has no process layer (no %s in %s); give the address space "
+            "directly: rvk-vmas -t EXPR (EXPR: a k::VmaTree or an object holding one)"
+            % TASK_LIST)
+    task_type = gdb.lookup_type("k::Task")
+    for node in kernel.list_nodes(head, limit=1 << 16):
+        yield kernel.container_of(node, task_type, "all_node")
+
+
 def find_process(pid):
-    """(process value, table name) for pid, or raises a KernelError that
-    says what is missing."""
-    for table_name, count_name, src in PROCESS_TABLES:
-        table = kernel.lookup(table_name, src)
-        if table is None:
-            continue
-        t = table.type.strip_typedefs()
-        if t.code == gdb.TYPE_CODE_ARRAY:
-            n = t.range()[1] + 1
-        else:
-            count = kernel.lookup(count_name) if count_name else None
-            if count is None:
-                continue
-            n = kernel.to_int(count)
-        for i in range(n):
-            p = table[i]
-            if p.type.strip_typedefs().code == gdb.TYPE_CODE_PTR:
-                if kernel.to_int(p) == 0:
-                    continue
-                p = p.dereference()
-            if "pid" in [f.name for f in p.type.strip_typedefs().fields()] and \
-                    kernel.to_int(p["pid"]) == pid:
-                return p, table_name
-        raise kernel.KernelError("no process with pid %d in %s" % (pid, table_name))
-    raise kernel.KernelError(
-        "this kernel has no process table the helpers know (looked for %s); give the "
-        "address space directly: rvk-vmas -t EXPR (EXPR: a k::VmaTree or an object "
-        "holding one)" % ", ".join(t for t, _, _ in PROCESS_TABLES))
+    """The Task with this pid, or a KernelError saying what is missing."""
+    for t in tasks():
+        if kernel.to_int(t["pid"]) == pid:
+            if kernel.to_int(t["mm"]) == 0:
+                raise kernel.KernelError("pid %d (%s) is a kernel thread: no address space"
+                                         % (pid, kernel.char_array(t["comm"])))
+            return t
+    raise kernel.KernelError("no task with pid %d (rvk-vmas with no argument lists the "
+                             "processes)" % pid)
 
 
 class Vmas(gdb.Command):
-    """List a process's VMAs: rvk-vmas PID | rvk-vmas -t EXPR
+    """List a process's VMAs: rvk-vmas PID | rvk-vmas -t EXPR | rvk-vmas
 
 Prints start-end, permissions (r w x, p/s), file page offset, backing
 (anon, file identity, [stack] for a grows-down VMA) and size, like
 /proc/PID/maps, then the VMA count and total pages and whether they match
-the tree's own counters.  PID is looked up in the kernel's process table;
--t EXPR walks any k::VmaTree (or the first one inside the object EXPR
-names, e.g. a process or mm pointer)."""
+the tree's own counters.  PID is looked up on the kernel's task list
+(k::g_all_tasks); without arguments the tasks are listed.  -t EXPR walks
+any k::VmaTree (or the first one inside the object EXPR names, e.g. a
+k::MmStruct pointer)."""
 
     def __init__(self):
         super().__init__("rvk-vmas", gdb.COMMAND_DATA, gdb.COMPLETE_EXPRESSION)
@@ -124,11 +110,18 @@ names, e.g. a process or mm pointer)."""
             tree = find_vma_tree(gdb.parse_and_eval(argv[1]))
             what = argv[1]
         elif len(argv) == 1 and argv[0].isdigit():
-            proc, table = find_process(int(argv[0]))
-            tree = find_vma_tree(proc)
-            what = "pid %s (%s)" % (argv[0], table)
+            task = find_process(int(argv[0]))
+            tree = task["mm"].dereference()["vmas"]
+            what = "pid %s (%s)" % (argv[0], kernel.char_array(task["comm"]))
+        elif not argv:
+            for t in tasks():
+                mm = kernel.to_int(t["mm"])
+                gdb.write("pid %5d %-16s %s\n" % (
+                    kernel.to_int(t["pid"]), kernel.char_array(t["comm"]),
+                    "mm=%#x" % mm if mm else "kernel thread"))
+            return
         else:
-            raise kernel.KernelError("usage: rvk-vmas PID | rvk-vmas -t EXPR")
+            raise kernel.KernelError("usage: rvk-vmas [PID | -t EXPR]")
         if tree is None:
             raise kernel.KernelError("%s holds no k::VmaTree" % what)
         count = pages = 0

@@ -1,0 +1,152 @@
+// Starting user programs: PID 1 from `init=`, the `run` and `ps` shell
+// commands, and the KTAP suite `user` that runs each test program from
+// tests/user (one result per program: exit status 0 = ok; the program's
+// own KTAP block is nested one level deeper).
+#include "kernel/proc/runner.h"
+
+#include <arch/cpu.h>
+
+#include "fs/initramfs_boot.h"
+#include "kernel/printk.h"
+#include "kernel/proc/process.h"
+#include "kernel/sched/sched.h"
+#include "kernel/selftest.h"
+#include "kernel/shell.h"
+#include "mm/page_alloc.h"
+#include "mm/kmalloc.h"
+#include "mm/slab.h"
+
+namespace k {
+namespace {
+
+const char* const kEnv[] = {"PATH=/bin", "HOME=/", "TERM=vt100", nullptr};
+
+// Pages the user suite must give back: free pages plus what slab caches
+// keep in reserve, after the per-CPU lists are drained.
+uint64_t free_page_snapshot() {
+  drain_all_pages(nullptr);
+  return nr_free_pages();
+}
+
+uint64_t g_user_suite_free_before;
+
+}  // namespace
+
+Result<int> run_program(const char* path, const char* const* argv, unsigned indent) {
+  Task* self = current();
+  const uint8_t saved = self->out_indent;
+  self->out_indent = static_cast<uint8_t>(indent);
+  auto pid = spawn_user(path, argv, kEnv);
+  self->out_indent = saved;
+  if (!pid.ok()) return pid.error();
+  int status = 0;
+  auto w = do_wait4(pid.value(), &status, 0);
+  reap_orphans();
+  if (!w.ok()) return w.error();
+  return status;
+}
+
+void run_init(std::string_view init_path) {
+  char path[initramfs::kPathMax];
+  const size_t n = init_path.size() < sizeof path - 1 ? init_path.size() : sizeof path - 1;
+  for (size_t i = 0; i < n; ++i) path[i] = init_path[i];
+  path[n] = 0;
+  const char* argv[] = {path, nullptr};
+  pr_info("init: starting %s\n", path);
+  auto r = run_program(path, argv, 0);
+  if (!r.ok()) pr_err("init: cannot run %s: %s\n", path, errno_name(r.error()));
+  else pr_info("init: %s exited with status 0x%x\n", path, r.value());
+}
+
+}  // namespace k
+
+SHELL_COMMAND(ps, "list tasks: pid, parent, CPU, state, memory (kB), name") {
+  k::show_tasks();
+  return 0;
+}
+
+SHELL_COMMAND(run, "run a program from the initramfs: run <path> [args...]") {
+  if (argc < 2) {
+    k::printk_raw("usage: run <path> [args...]\n");
+    return 1;
+  }
+  const char* argv_k[16] = {};
+  int n = 0;
+  for (int i = 1; i < argc && n < 15; ++i) argv_k[n++] = argv[i];
+  auto r = k::run_program(argv[1], argv_k, 0);
+  if (!r.ok()) {
+    k::printk_raw("run: %s: %s\n", argv[1], k::errno_name(r.error()));
+    return 1;
+  }
+  const int st = r.value();
+  if ((st & 0x7f) == 0) k::printk_raw("run: %s exited with status %d\n", argv[1], (st >> 8) & 0xff);
+  else k::printk_raw("run: %s killed by signal %d\n", argv[1], st & 0x7f);
+  return 0;
+}
+
+SHELL_COMMAND(status, "show /proc/<pid>/status: status <pid>") {
+  int pid = 0;
+  if (argc > 1)
+    for (const char* p = argv[1]; *p >= '0' && *p <= '9'; ++p) pid = pid * 10 + (*p - '0');
+  size_t len = 0;
+  char* text = k::proc_status_text(pid, &len);
+  if (!text) {
+    k::printk_raw("status: no task %d\n", pid);
+    return 1;
+  }
+  k::printk_raw("%s", text);
+  k::kfree(text);
+  return 0;
+}
+
+// --- suite `user`: the test programs --------------------------------------
+
+namespace {
+
+// Runs /bin/<prog>; skipped when the initramfs does not have it.
+void run_user_test(k::selftest::Context& t, const char* prog) {
+  char path[64] = "/bin/";
+  size_t i = 5;
+  for (const char* p = prog; *p && i < sizeof path - 1; ++p) path[i++] = *p;
+  path[i] = 0;
+  if (!k::sched_ready()) {
+    t.skip("no scheduler");
+    return;
+  }
+  if (!k::initramfs::rootfs().lookup(path).ok()) {
+    t.skip("not in the initramfs");
+    return;
+  }
+  const char* argv[] = {path, nullptr};
+  auto r = k::run_program(path, argv, 4);
+  KASSERT(r.ok());
+  if (r.value() != 0) t.diag("%s: wait status 0x%x", path, r.value());
+  KEXPECT_EQ(r.value(), 0);
+}
+
+}  // namespace
+
+SELFTEST(user, aa_snapshot_free_pages) {
+  k::g_user_suite_free_before = k::free_page_snapshot();
+  KEXPECT(k::g_user_suite_free_before > 0);
+}
+SELFTEST(user, hello) { run_user_test(t, "hello"); }
+SELFTEST(user, static_pie) { run_user_test(t, "static_pie"); }
+SELFTEST(user, mmap_sparse) { run_user_test(t, "mmap_sparse"); }
+SELFTEST(user, brk) { run_user_test(t, "brk"); }
+SELFTEST(user, map_fixed_noreplace) { run_user_test(t, "map_fixed_noreplace"); }
+SELFTEST(user, munmap_split) { run_user_test(t, "munmap_split"); }
+SELFTEST(user, mprotect_merge) { run_user_test(t, "mprotect_merge"); }
+SELFTEST(user, faults) { run_user_test(t, "faults"); }
+SELFTEST(user, fork_cow) { run_user_test(t, "fork_cow"); }
+SELFTEST(user, exec) { run_user_test(t, "exec"); }
+SELFTEST(user, stack_growth) { run_user_test(t, "stack_growth"); }
+SELFTEST(user, efault) { run_user_test(t, "efault"); }
+SELFTEST(user, oom) { run_user_test(t, "oom"); }
+SELFTEST(user, fork_many) { run_user_test(t, "fork_many"); }
+SELFTEST(user, zz_free_pages_restored) {
+  const uint64_t after = k::free_page_snapshot();
+  t.diag("free pages before %llu after %llu", static_cast<unsigned long long>(k::g_user_suite_free_before),
+         static_cast<unsigned long long>(after));
+  KEXPECT_EQ(after, k::g_user_suite_free_before);
+}
