@@ -19,6 +19,8 @@ set(KERNEL_ELF ${KERNEL_BUILD_DIR}/kernel.elf CACHE FILEPATH "kernel ELF under t
 set(QEMU_TIMEOUT_SCALE 1 CACHE STRING "multiplier for QEMU scenario timeouts")
 
 add_subdirectory(tests/host)
+add_subdirectory(tests/gdb)
+add_subdirectory(tests/lint)
 file(GLOB FUZZ_CMAKE CONFIGURE_DEPENDS ${REPO_ROOT}/tests/fuzz/*.cmake)
 foreach(f ${FUZZ_CMAKE})
   include(${f})

@@ -627,6 +627,7 @@ int64_t sys_execve(uint64_t upath, uint64_t uargv, uint64_t uenvp) {
     for (uint64_t i = 0; uvec; ++i) {
       auto p = arch::get_user<uint64_t>(uvec + i * 8);
       if (!p.ok()) {
+        pr_info("DBG execve get_user %llx failed\n", (unsigned long long)(uvec + i * 8));
         ret = e(Errno::kEFAULT);
         break;
       }
@@ -637,6 +638,7 @@ int64_t sys_execve(uint64_t upath, uint64_t uargv, uint64_t uenvp) {
       }
       auto n = arch::strncpy_from_user(strings + used, p.value(), kMaxArgBytes - used);
       if (!n.ok()) {
+        pr_info("DBG execve strncpy %llx failed\n", (unsigned long long)p.value());
         ret = e(Errno::kEFAULT);
         break;
       }

@@ -7,6 +7,26 @@
  * touches user memory is listed in __ex_table.
  */
 #define SR_SUM (1 << 18)
+#define SR_SIE (1 << 1)
+
+/*
+ * Interrupts are masked while SUM is set: trap entry (entry.S) clears SUM
+ * before it saves sstatus, so an interrupt taken inside a SUM window
+ * would return with SUM off and turn the next user access into a false
+ * EFAULT. t5 holds the caller's SIE across the routine (and across a
+ * faulting access, whose fixup restores it).
+ */
+.macro uaccess_begin
+  csrrci t5, sstatus, SR_SIE
+  li    t6, SR_SUM
+  csrs  sstatus, t6
+.endm
+.macro uaccess_end
+  li    t6, SR_SUM
+  csrc  sstatus, t6
+  andi  t5, t5, SR_SIE
+  csrs  sstatus, t5
+.endm
 
   .text
 /*
@@ -19,8 +39,7 @@
   .balign 4
 __arch_uaccess_start:
 __arch_copy_user:
-  li    t6, SR_SUM
-  csrs  sstatus, t6
+  uaccess_begin
   or    t0, a0, a1
   andi  t0, t0, 7
   bnez  t0, 2f
@@ -46,12 +65,11 @@ __arch_copy_user:
   addi  a2, a2, -1
   j     2b
 3:
-  csrc  sstatus, t6
+  uaccess_end
   mv    a0, a2
   ret
 .Lcu_fault:
-  li    t6, SR_SUM
-  csrc  sstatus, t6
+  uaccess_end
   mv    a0, a2
   ret
 
@@ -63,8 +81,7 @@ __arch_copy_user:
   .globl __arch_strncpy_user
   .balign 4
 __arch_strncpy_user:
-  li    t6, SR_SUM
-  csrs  sstatus, t6
+  uaccess_begin
   li    t3, 0
 1:
   beq   t3, a2, 2f
@@ -77,12 +94,11 @@ __arch_strncpy_user:
   addi  t3, t3, 1
   j     1b
 2:
-  csrc  sstatus, t6
+  uaccess_end
   mv    a0, t3
   ret
 .Lsn_fault:
-  li    t6, SR_SUM
-  csrc  sstatus, t6
+  uaccess_end
   li    a0, -1
   ret
 
@@ -93,8 +109,7 @@ __arch_strncpy_user:
   .globl __arch_clear_user
   .balign 4
 __arch_clear_user:
-  li    t6, SR_SUM
-  csrs  sstatus, t6
+  uaccess_begin
 1:
   beqz  a1, 2f
 .Lcl_st:
@@ -103,12 +118,11 @@ __arch_clear_user:
   addi  a1, a1, -1
   j     1b
 2:
-  csrc  sstatus, t6
+  uaccess_end
   mv    a0, a1
   ret
 .Lcl_fault:
-  li    t6, SR_SUM
-  csrc  sstatus, t6
+  uaccess_end
   mv    a0, a1
   ret
 
