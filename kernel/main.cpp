@@ -13,10 +13,12 @@
 #include "arch/riscv/kernel/trap.h"
 #include "board/board.h"
 #include "drivers/driver.h"
+#include "kernel/bench.h"
 #include "kernel/boot_info.h"
 #include "kernel/console.h"
 #include "kernel/panic.h"
 #include "kernel/oops_test.h"
+#include "kernel/irq.h"
 #include "kernel/printk.h"
 #include "kernel/proc/process.h"
 #include "kernel/proc/runner.h"
@@ -26,6 +28,7 @@
 #include "fs/initramfs_boot.h"
 #include "kernel/stack.h"
 #include "mm/slab.h"
+#include "mm/dma/dma_mapping.h"
 #include "mm/vmalloc.h"
 #include "kernel/shell.h"
 #include "lib/cmdline.h"
@@ -65,6 +68,7 @@ const BootParams& boot_params() { return g_params; }
 
 extern "C" [[noreturn]] void kernel_main(uint64_t hartid, uint64_t dtb_pa) {
   using namespace k;
+  bench::g_boot_marks.entry = arch::read_instret();  // boot_mm_init benchmark
   arch::trap_init_this_hart();
   run_constructors();
   sbi_console_init();
@@ -96,7 +100,10 @@ extern "C" [[noreturn]] void kernel_main(uint64_t hartid, uint64_t dtb_pa) {
   arch::smp_enumerate(*fdt, hartid);
   arch::percpu_init();
   arch::trap_init_this_hart();
+  bench::g_boot_marks.page_alloc_start = arch::read_instret();  // boot_mm_init benchmark
   setup_page_allocator();
+  bench::g_boot_marks.buddy_ready = arch::read_instret();  // boot_mm_init benchmark
+  k::dma_init();  // DMA layer: bounce pool in ZONE_DMA/DMA32, cache ops, dma_debug= (mm/dma/dma_mapping.h)
   // Kernel virtual memory: vmalloc/ioremap and guarded kernel stacks
   // (before the other harts, whose stacks come from vmalloc).
   if (!vmalloc_init() || !kernel_stacks_init()) panic("vmalloc: initialisation failed");
@@ -110,6 +117,7 @@ extern "C" [[noreturn]] void kernel_main(uint64_t hartid, uint64_t dtb_pa) {
   pr_info("CPU0: hart %llu online (node %llu)\n", static_cast<unsigned long long>(hartid),
           static_cast<unsigned long long>(arch::cpu_block()->node));
   arch::smp_boot_secondaries();
+  irq_smp_init();  // external interrupts on every hart now online
   // Processes: scheduler, ASIDs, syscall/page-fault handlers (issue 6).
   if (!proc_init()) pr_err("proc: scheduler unavailable; no user programs\n");
 
@@ -118,6 +126,7 @@ extern "C" [[noreturn]] void kernel_main(uint64_t hartid, uint64_t dtb_pa) {
   const auto result = selftest::run(g_params.selftest);
   pr_info("selftest: %u suites, %u passed, %u failed, %u skipped\n", result.suites, result.passed,
           result.failed, result.skipped);
+  if (auto b = cmdline_get(g_params.cmdline, "bench")) bench::run(*b);
   if (g_params.power_off_after_tests) {
     pr_info("selftest.exit=1: powering off (%s)\n", result.failed ? "FAIL" : "PASS");
     arch::power_off(result.failed != 0);

@@ -15,6 +15,12 @@ namespace {
 
 using arch::UserPte;
 
+uint64_t g_zero_page_pa;
+
+bool is_zero_pte(uint64_t e) {
+  return g_zero_page_pa && arch::user_pte_phys(e).value() == g_zero_page_pa;
+}
+
 bool vma_allows(const Vma& v, FaultAccess a) {
   switch (a) {
     case FaultAccess::kRead: return v.flags & (VM_READ | VM_WRITE);
@@ -63,6 +69,33 @@ FaultResult fill_new_page(const Vma& v, uint64_t addr, Page** out, bool* from_fi
   return FaultResult::kOk;
 }
 
+// Linux do_fault_around(): a read fault in a file mapping also maps the
+// other not-yet-present pages of its aligned 64 KiB window (inside the
+// VMA and the file), so a program's text arrives in a few faults instead
+// of one per page. Best effort: stops quietly without memory.
+constexpr uint64_t kFaultAroundBytes = 64 * 1024;
+
+void fault_around(MmStruct* mm, const Vma& v, uint64_t va) {
+  uint64_t lo = align_down(va, kFaultAroundBytes);
+  uint64_t hi = lo + kFaultAroundBytes;
+  if (lo < v.start) lo = v.start;
+  if (hi > v.end) hi = v.end;
+  for (uint64_t a = lo; a < hi; a += kPageSize) {
+    if (a == va) continue;
+    if (v.file_offset(a) >= v.file.size) break;  // past the file: SIGBUS region
+    uint64_t* slot = arch::user_pte_slot(&mm->pgd, a, true);
+    if (!slot) return;
+    if (arch::user_pte_valid(arch::user_pte_get(slot))) continue;
+    Page* p = nullptr;
+    bool from_file = false;
+    if (fill_new_page(v, a, &p, &from_file) != FaultResult::kOk) return;
+    arch::user_pte_set(slot, arch::user_pte_make(page_to_phys(p),
+                                                 mm_detail::pte_flags_for(v.flags, true) |
+                                                     mm_detail::file_pte_bit()));
+    mm->rss_file.fetch_add(1);
+  }
+}
+
 FaultResult fault_locked(MmStruct* mm, uint64_t addr, FaultAccess access) {
   if (addr >= arch::user_task_size()) return FaultResult::kSegvMapErr;
   Vma* v = mm->vmas.find_vma(addr);
@@ -83,6 +116,17 @@ FaultResult fault_locked(MmStruct* mm, uint64_t addr, FaultAccess access) {
       if (access == FaultAccess::kWrite) ne |= UserPte::kDirty;
       if (ne != e) arch::user_pte_set(slot, ne);
       arch::user_flush_tlb_page_local(&mm->pgd, va);
+      return FaultResult::kOk;
+    }
+    if (is_zero_pte(e)) {
+      if (access != FaultAccess::kWrite) return FaultResult::kSegvAccErr;  // exec on data
+      Page* p = alloc_pages(GFP_KERNEL | __GFP_ZERO | __GFP_NOWARN, 0);
+      if (!p) return FaultResult::kOom;
+      arch::user_pte_set(slot, arch::user_pte_make(page_to_phys(p),
+                                                   mm_detail::pte_flags_for(v->flags, true)));
+      mm->rss_anon.fetch_add(1);
+      mm->update_hiwater();
+      arch::user_flush_tlb_range(&mm->pgd, va, va + kPageSize);
       return FaultResult::kOk;
     }
     const uint64_t keep_file = e & mm_detail::file_pte_bit();
@@ -123,6 +167,12 @@ FaultResult fault_locked(MmStruct* mm, uint64_t addr, FaultAccess access) {
     __free_pages(old, 0);
     return FaultResult::kOk;
   }
+  if (v->anonymous() && access == FaultAccess::kRead && g_zero_page_pa) {
+    arch::user_pte_set(slot, arch::user_pte_make(k::PhysAddr(g_zero_page_pa),
+                                                 mm_detail::pte_flags_for(v->flags, false)));
+    arch::user_flush_tlb_page_local(&mm->pgd, va);
+    return FaultResult::kOk;
+  }
   Page* p = nullptr;
   bool from_file = false;
   const FaultResult r = fill_new_page(*v, va, &p, &from_file);
@@ -132,6 +182,8 @@ FaultResult fault_locked(MmStruct* mm, uint64_t addr, FaultAccess access) {
                                                    (from_file ? mm_detail::file_pte_bit() : 0)));
   if (from_file) mm->rss_file.fetch_add(1);
   else mm->rss_anon.fetch_add(1);
+  if (from_file && access != FaultAccess::kWrite) fault_around(mm, *v, va);
+  if (v->flags & VM_EXEC) arch::flush_icache_local();
   mm->update_hiwater();
   // Harts may cache the invalid entry (no Svvptc assumed).
   arch::user_flush_tlb_page_local(&mm->pgd, va);
@@ -139,6 +191,16 @@ FaultResult fault_locked(MmStruct* mm, uint64_t addr, FaultAccess access) {
 }
 
 }  // namespace
+
+bool fault_init() {
+  if (g_zero_page_pa) return true;
+  Page* p = alloc_pages(GFP_KERNEL | __GFP_ZERO, 0);
+  if (!p) return false;
+  g_zero_page_pa = page_to_phys(p).value();
+  return true;
+}
+
+uint64_t zero_page_phys() { return g_zero_page_pa; }
 
 const char* fault_result_name(FaultResult r) {
   switch (r) {

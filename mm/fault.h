@@ -23,6 +23,13 @@ enum class FaultResult {
 
 const char* fault_result_name(FaultResult r);
 
+// Allocates the shared zero page: read faults on anonymous memory map it
+// read-only (Linux's ZERO_PAGE), so reading untouched memory costs no RSS.
+// false without memory.
+bool fault_init();
+// Physical address of the zero page (0 before fault_init).
+uint64_t zero_page_phys();
+
 // Resolves a fault at `addr` in `mm` (takes the mm lock).
 FaultResult handle_mm_fault(MmStruct* mm, uint64_t addr, FaultAccess access);
 

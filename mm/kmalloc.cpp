@@ -12,8 +12,17 @@
 #include "mm/page_map.h"
 #include "mm/slab.h"
 #include "mm/slab_internal.h"
+#include "mm/vmalloc.h"
 
 namespace k {
+
+// vmalloc sits on the arch page-table interface and is not part of the
+// host test build (tests/host/vm.cmake): refer to it weakly so that
+// kvmalloc is plain kmalloc where no vmalloc is linked.
+[[gnu::weak]] void* __vmalloc_node(size_t size, size_t align, gfp_t gfp, int node, uint64_t vm_flags,
+                                   const void* caller);
+[[gnu::weak]] void vfree(const void* addr);
+[[gnu::weak]] bool is_vmalloc_addr(const void* addr);
 
 namespace {
 
@@ -208,6 +217,34 @@ void* krealloc(const void* p, size_t new_size, gfp_t gfp) {
   if (ks) std::memcpy(n, p, ks);
   kfree(p);
   return n;
+}
+
+void* kvmalloc_node(size_t size, gfp_t gfp, int nid) {
+  if (size <= kPageSize) return kmalloc_node(size, gfp, nid);
+  // Linux kvmalloc_node(): a physically contiguous block if the buddy
+  // allocator has one without effort, virtually contiguous pages otherwise.
+  void* p = kmalloc_node(size, gfp | __GFP_NOWARN | __GFP_NORETRY, nid);
+  if (p) return p;
+  // vmalloc maps pages and may wait for TLB shootdowns: blocking callers only.
+  if (!gfpflags_allow_blocking(gfp) || !__vmalloc_node) return nullptr;
+  return __vmalloc_node(size, kPageSize, gfp, nid, 0,
+                        __builtin_return_address(0));
+}
+
+void* kvmalloc(size_t size, gfp_t gfp) { return kvmalloc_node(size, gfp, NUMA_NO_NODE); }
+
+void* kvmalloc_array(size_t n, size_t size, gfp_t gfp) {
+  size_t bytes;
+  if (__builtin_mul_overflow(n, size, &bytes)) return nullptr;
+  return kvmalloc(bytes, gfp);
+}
+
+void kvfree(const void* p) {
+  if (is_vmalloc_addr && vfree && is_vmalloc_addr(p)) {
+    vfree(p);
+    return;
+  }
+  kfree(p);
 }
 
 }  // namespace k

@@ -55,6 +55,7 @@ size_t ksize(const void* p);
 // kmalloc, or vmalloc for sizes the page allocator cannot serve at once
 // (mm/vmalloc.h); free with kvfree.
 void* kvmalloc(size_t size, gfp_t gfp);
+void* kvmalloc_node(size_t size, gfp_t gfp, int nid);
 inline void* kvzalloc(size_t size, gfp_t gfp) { return kvmalloc(size, gfp | __GFP_ZERO); }
 void* kvmalloc_array(size_t n, size_t size, gfp_t gfp);
 void kvfree(const void* p);

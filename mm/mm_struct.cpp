@@ -55,10 +55,20 @@ struct ZapBatch {
   }
 };
 
+bool is_zero(uint64_t e) {
+  return zero_page_phys() && arch::user_pte_phys(e).value() == zero_page_phys();
+}
+
 void zap_one(uint64_t va, uint64_t* slot, void* ctx) {
   auto* b = static_cast<ZapBatch*>(ctx);
   const uint64_t e = arch::user_pte_get(slot);
   arch::user_pte_set(slot, 0);
+  if (is_zero(e)) {
+    // The shared zero page: no reference, no RSS; only the TLB matters.
+    if (va < b->lo) b->lo = va;
+    if (va + kPageSize > b->hi) b->hi = va + kPageSize;
+    return;
+  }
   if (e & mm_detail::file_pte_bit()) b->mm->rss_file.fetch_sub(1);
   else b->mm->rss_anon.fetch_sub(1);
   if (va < b->lo) b->lo = va;
@@ -75,6 +85,11 @@ struct ProtectCtx {
 void protect_one(uint64_t, uint64_t* slot, void* ctx) {
   auto* c = static_cast<ProtectCtx*>(ctx);
   const uint64_t e = arch::user_pte_get(slot);
+  if (is_zero(e)) {
+    arch::user_pte_set(slot, arch::user_pte_make(arch::user_pte_phys(e),
+                                                 mm_detail::pte_flags_for(c->flags, false)));
+    return;
+  }
   Page* p = phys_to_page(arch::user_pte_phys(e));
   // Writable only while this mapping is the page's only user; a shared
   // (copy-on-write) page stays read-only until the write fault copies it.
@@ -102,6 +117,10 @@ void fork_one(uint64_t va, uint64_t* slot, void* ctx) {
   if (c->writable_vma && (e & UserPte::kWrite)) {
     e = (e & ~(UserPte::kWrite | UserPte::kDirty)) | UserPte::kCow;
     arch::user_pte_set(slot, e);
+  }
+  if (is_zero(e)) {
+    arch::user_pte_set(child_slot, e);
+    return;
   }
   get_page(phys_to_page(arch::user_pte_phys(e)));
   arch::user_pte_set(child_slot, e);

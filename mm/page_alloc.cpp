@@ -8,6 +8,7 @@
 #include "mm/mm_dump.h"
 #include "mm/numa.h"
 #include "mm/page_map.h"
+#include "mm/zone_lock_stat.h"
 
 namespace k {
 
@@ -89,6 +90,7 @@ void prep_new_page(Page* page, unsigned order, gfp_t gfp) {
 
 Page* rmqueue_buddy(Zone& z, unsigned order) {
   IrqSpinLockGuard g(z.lock);
+  zone_lock_stat_inc(z);  // mm/zone_lock_stat.h (make bench)
   return __rmqueue_smallest(z, order);
 }
 
@@ -188,6 +190,7 @@ void __free_one_page(Page* page, uint64_t pfn, Zone& z, unsigned order) {
 
 void free_one_page(Zone& z, Page* page, uint64_t pfn, unsigned order) {
   IrqSpinLockGuard g(z.lock);
+  zone_lock_stat_inc(z);  // mm/zone_lock_stat.h (make bench)
   __free_one_page(page, pfn, z, order);
 }
 

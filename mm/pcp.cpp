@@ -10,6 +10,7 @@
 #include "mm/numa.h"
 #include "mm/page_alloc.h"
 #include "mm/page_map.h"
+#include "mm/zone_lock_stat.h"
 
 namespace k {
 
@@ -19,6 +20,7 @@ namespace {
 // (Linux rmqueue_bulk()).
 void rmqueue_bulk(Zone& z, int count, PerCpuPages& pcp) {
   SpinLockGuard g(z.lock);
+  zone_lock_stat_inc(z);  // mm/zone_lock_stat.h (make bench)
   int n = 0;
   for (; n < count; ++n) {
     Page* page = __rmqueue_smallest(z, 0);
@@ -33,6 +35,7 @@ void rmqueue_bulk(Zone& z, int count, PerCpuPages& pcp) {
 // (Linux free_pcppages_bulk()). pcp->lock held.
 void free_pcppages_bulk(Zone& z, int count, PerCpuPages& pcp) {
   SpinLockGuard g(z.lock);
+  zone_lock_stat_inc(z);  // mm/zone_lock_stat.h (make bench)
   int n = 0;
   for (; n < count; ++n) {
     ListNode* node = pcp.list.last();
@@ -61,6 +64,7 @@ Page* rmqueue_pcplist(Zone& z) {
   if (cpu >= z.nr_pcp) {
     // A CPU the allocator was not sized for: serve it from the buddy lists.
     SpinLockGuard g(z.lock);
+    zone_lock_stat_inc(z);  // mm/zone_lock_stat.h (make bench)
     return __rmqueue_smallest(z, 0);
   }
   PerCpuPages& pcp = z.pcp[cpu];
@@ -80,6 +84,7 @@ void free_unref_page(Page* page) {
   const unsigned cpu = arch::this_cpu();
   if (cpu >= z.nr_pcp) {
     SpinLockGuard g(z.lock);
+    zone_lock_stat_inc(z);  // mm/zone_lock_stat.h (make bench)
     __free_one_page(page, page_to_pfn(page).value(), z, 0);
     return;
   }

@@ -46,6 +46,23 @@ std::optional<uint32_t> interrupt_cells(const fdt::Node& ctrl) {
   return v;
 }
 
+// DT spec 2.3.9: each dma-ranges entry is (child-bus-address,
+// parent-bus-address, length) in the bus's #address-cells, its parent's
+// #address-cells and the bus's #size-cells. A length that is not a whole
+// number of entries is malformed (Linux of_dma_get_range: -EINVAL).
+bool dma_ranges_well_formed(const fdt::Fdt& fdt, const fdt::Node& n) {
+  std::optional<fdt::Node> bus = fdt.parent(n);
+  for (int depth = 0; bus && !bus->is_root() && depth <= fdt::kMaxDepth; ++depth) {
+    auto up = fdt.parent(*bus);
+    if (auto dr = bus->prop("dma-ranges"); dr && !dr->empty() && up) {
+      const size_t stride = 4u * (bus->address_cells() + up->address_cells() + bus->size_cells());
+      if (stride == 0 || dr->size() % stride != 0) return false;
+    }
+    bus = up;
+  }
+  return true;
+}
+
 }  // namespace
 
 std::optional<uint64_t> DmaConfig::phys_to_bus(uint64_t pa, uint64_t size, uint64_t mask) const {
@@ -92,6 +109,7 @@ uint64_t DmaConfig::cpu_limit(uint64_t mask) const {
 Result<DmaConfig> dma_config_from_node(const fdt::Fdt& fdt, const fdt::Node& n,
                                        bool default_coherent) {
   DmaConfig c;
+  if (!dma_ranges_well_formed(fdt, n)) return Errno::kEINVAL;
   auto nw = fdt.dma_ranges(n, std::span<fdt::DmaWindow>(c.windows, DmaConfig::kMaxWindows));
   if (!nw) return Errno::kEINVAL;
   c.nr_windows = *nw;

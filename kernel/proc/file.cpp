@@ -3,6 +3,7 @@
 
 #include <new>
 
+#include "kernel/proc/pipe.h"
 #include "mm/kmalloc.h"
 
 namespace k {
@@ -25,6 +26,7 @@ void file_get(OpenFile* f) { f->refs.fetch_add(1); }
 
 void file_put(OpenFile* f) {
   if (!f || f->refs.fetch_sub(1) != 1) return;
+  if (f->pipe) pipe_release(f->pipe, f->kind == FileKind::kPipeWrite);
   kfree(f->text);
   f->~OpenFile();
   kfree(f);

@@ -1,6 +1,6 @@
 // Open files of a process: the console (fds 0-2 at start), read-only
 // initramfs files and directories, and synthetic /proc files (a snapshot
-// of text taken at open). An OpenFile is an open file description: fork
+// of text taken at the first read), and pipes. An OpenFile is an open file description: fork
 // shares it (and its offset) between parent and child, as in POSIX.
 #pragma once
 
@@ -15,14 +15,18 @@ namespace k {
 
 inline constexpr int kMaxFds = 64;
 
-enum class FileKind : uint8_t { kConsole, kNode, kSynthetic };
+enum class FileKind : uint8_t { kConsole, kNode, kSynthetic, kPipeRead, kPipeWrite };
+
+struct Pipe;
 
 struct OpenFile {
   std::atomic<int> refs{1};
   FileKind kind = FileKind::kConsole;
   const initramfs::Node* node = nullptr;  // kNode
-  char* text = nullptr;                   // kSynthetic: kmalloc'd snapshot
+  char* text = nullptr;                   // kSynthetic: kmalloc'd text, made at first read
   uint64_t text_len = 0;
+  int proc_pid = 0;                       // kSynthetic: /proc/<pid>/status (0: self)
+  Pipe* pipe = nullptr;                   // kPipeRead / kPipeWrite
   uint64_t pos = 0;
   uint32_t flags = 0;  // open flags (O_ACCMODE bits, O_DIRECTORY, ...)
   SpinLock lock;       // pos

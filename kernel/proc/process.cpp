@@ -151,6 +151,10 @@ uint64_t nr_tasks() { return g_nr_tasks.load(); }
 Task* find_task_by_pid(int pid) { return find_locked(pid); }
 
 bool proc_init() {
+  if (!fault_init()) {
+    pr_err("proc: no memory for the zero page\n");
+    return false;
+  }
   if (!sched_init()) return false;
   arch::asid_init();
   attach_kernel_task(current());

@@ -126,27 +126,30 @@ void run_user_test(k::selftest::Context& t, const char* prog) {
 
 }  // namespace
 
-SELFTEST(user, aa_snapshot_free_pages) {
-  k::g_user_suite_free_before = k::free_page_snapshot();
-  KEXPECT(k::g_user_suite_free_before > 0);
-}
-SELFTEST(user, hello) { run_user_test(t, "hello"); }
-SELFTEST(user, static_pie) { run_user_test(t, "static_pie"); }
-SELFTEST(user, mmap_sparse) { run_user_test(t, "mmap_sparse"); }
-SELFTEST(user, brk) { run_user_test(t, "brk"); }
-SELFTEST(user, map_fixed_noreplace) { run_user_test(t, "map_fixed_noreplace"); }
-SELFTEST(user, munmap_split) { run_user_test(t, "munmap_split"); }
-SELFTEST(user, mprotect_merge) { run_user_test(t, "mprotect_merge"); }
-SELFTEST(user, faults) { run_user_test(t, "faults"); }
-SELFTEST(user, fork_cow) { run_user_test(t, "fork_cow"); }
-SELFTEST(user, exec) { run_user_test(t, "exec"); }
-SELFTEST(user, stack_growth) { run_user_test(t, "stack_growth"); }
-SELFTEST(user, efault) { run_user_test(t, "efault"); }
-SELFTEST(user, oom) { run_user_test(t, "oom"); }
-SELFTEST(user, fork_many) { run_user_test(t, "fork_many"); }
+// The runner walks .selftests in reverse definition order; the names
+// also sort into running order, so the snapshot comes first and the
+// check last either way.
 SELFTEST(user, zz_free_pages_restored) {
   const uint64_t after = k::free_page_snapshot();
   t.diag("free pages before %llu after %llu", static_cast<unsigned long long>(k::g_user_suite_free_before),
          static_cast<unsigned long long>(after));
   KEXPECT_EQ(after, k::g_user_suite_free_before);
+}
+SELFTEST(user, fork_many) { run_user_test(t, "fork_many"); }
+SELFTEST(user, oom) { run_user_test(t, "oom"); }
+SELFTEST(user, efault) { run_user_test(t, "efault"); }
+SELFTEST(user, stack_growth) { run_user_test(t, "stack_growth"); }
+SELFTEST(user, exec) { run_user_test(t, "exec"); }
+SELFTEST(user, fork_cow) { run_user_test(t, "fork_cow"); }
+SELFTEST(user, faults) { run_user_test(t, "faults"); }
+SELFTEST(user, mprotect_merge) { run_user_test(t, "mprotect_merge"); }
+SELFTEST(user, munmap_split) { run_user_test(t, "munmap_split"); }
+SELFTEST(user, map_fixed_noreplace) { run_user_test(t, "map_fixed_noreplace"); }
+SELFTEST(user, brk) { run_user_test(t, "brk"); }
+SELFTEST(user, mmap_sparse) { run_user_test(t, "mmap_sparse"); }
+SELFTEST(user, static_pie) { run_user_test(t, "static_pie"); }
+SELFTEST(user, hello) { run_user_test(t, "hello"); }
+SELFTEST(user, aa_snapshot_free_pages) {
+  k::g_user_suite_free_before = k::free_page_snapshot();
+  KEXPECT(k::g_user_suite_free_before > 0);
 }

@@ -8,6 +8,7 @@
 
 #include <arch/cpu.h>
 #include <arch/platform.h>
+#include <arch/user_pgtable.h>
 
 #include "arch/riscv/kernel/uaccess.h"
 #include "fs/initramfs_boot.h"
@@ -15,6 +16,7 @@
 #include "kernel/printk.h"
 #include "kernel/proc/exec.h"
 #include "kernel/proc/file.h"
+#include "kernel/proc/pipe.h"
 #include "kernel/proc/process.h"
 #include "kernel/sched/sched.h"
 #include "kernel/timer.h"
@@ -30,7 +32,7 @@ using arch::copy_from_user;
 using arch::copy_to_user;
 
 enum Nr : uint64_t {
-  NR_getcwd = 17, NR_dup = 23, NR_dup3 = 24, NR_fcntl = 25, NR_ioctl = 29, NR_faccessat = 48,
+  NR_getcwd = 17, NR_pipe2 = 59, NR_dup = 23, NR_dup3 = 24, NR_fcntl = 25, NR_ioctl = 29, NR_faccessat = 48,
   NR_chdir = 49, NR_openat = 56, NR_close = 57, NR_getdents64 = 61, NR_lseek = 62, NR_read = 63,
   NR_write = 64, NR_readv = 65, NR_writev = 66, NR_pread64 = 67, NR_readlinkat = 78,
   NR_newfstatat = 79, NR_fstat = 80, NR_exit = 93, NR_exit_group = 94, NR_set_tid_address = 96,
@@ -41,7 +43,7 @@ enum Nr : uint64_t {
   NR_getuid = 174, NR_geteuid = 175, NR_getgid = 176, NR_getegid = 177, NR_gettid = 178,
   NR_brk = 214, NR_munmap = 215, NR_mremap = 216, NR_clone = 220, NR_execve = 221, NR_mmap = 222,
   NR_mprotect = 226, NR_madvise = 233, NR_wait4 = 260, NR_prlimit64 = 261, NR_getrandom = 278,
-  NR_rseq = 293, NR_clone3 = 435,
+  NR_riscv_flush_icache = 259, NR_rseq = 293, NR_clone3 = 435,
 };
 
 constexpr int64_t e(Errno x) { return -static_cast<int64_t>(x); }
@@ -175,15 +177,12 @@ Result<OpenFile*> open_proc(const char* path) {
   }
   if (strcmp(p, "status") != 0) return Errno::kENOENT;
   size_t len = 0;
-  char* text = proc_status_text(pid, &len);
-  if (!text) return Errno::kENOENT;
+  char* probe = proc_status_text(pid, &len);  // the task must exist now
+  if (!probe) return Errno::kENOENT;
+  kfree(probe);
   OpenFile* f = file_new(FileKind::kSynthetic);
-  if (!f) {
-    kfree(text);
-    return Errno::kENOMEM;
-  }
-  f->text = text;
-  f->text_len = len;
+  if (!f) return Errno::kENOMEM;
+  f->proc_pid = pid == 0 ? cur()->pid : pid;
   return f;
 }
 
@@ -230,7 +229,20 @@ int64_t file_read(OpenFile* f, uint64_t ubuf, uint64_t len, uint64_t* pos) {
   switch (f->kind) {
     case FileKind::kConsole:
       return 0;  // the console has no input path for processes: end of file
+    case FileKind::kPipeRead: return pipe_read(f->pipe, ubuf, len);
+    case FileKind::kPipeWrite: return e(Errno::kEBADF);
     case FileKind::kSynthetic: {
+      if (!f->text) {
+        // Like procfs, the text is made during the first read, after the
+        // destination is resident, so it describes the process as the
+        // reader sees it when read() returns.
+        const uint64_t pre = len < kPageSize ? len : kPageSize;
+        if (arch::fault_in_writeable(ubuf, pre)) return e(Errno::kEFAULT);
+        size_t n = 0;
+        f->text = proc_status_text(f->proc_pid, &n);
+        if (!f->text) return e(Errno::kESRCH);
+        f->text_len = n;
+      }
       if (*pos >= f->text_len) return 0;
       const uint64_t n = f->text_len - *pos < len ? f->text_len - *pos : len;
       if (copy_to_user(ubuf, f->text + *pos, n)) return e(Errno::kEFAULT);
@@ -310,7 +322,7 @@ int64_t sys_pread(int fd, uint64_t ubuf, uint64_t len, int64_t off) {
   if (!fr.ok()) return e(Errno::kEBADF);
   OpenFile* f = fr.value();
   int64_t r;
-  if (f->kind == FileKind::kConsole) r = e(Errno::kESPIPE);
+  if (f->kind == FileKind::kConsole || f->pipe) r = e(Errno::kESPIPE);
   else if (!arch::access_ok(ubuf, len)) r = e(Errno::kEFAULT);
   else {
     uint64_t pos = static_cast<uint64_t>(off);
@@ -325,9 +337,10 @@ int64_t sys_write(int fd, uint64_t ubuf, uint64_t len) {
   if (!fr.ok()) return e(Errno::kEBADF);
   OpenFile* f = fr.value();
   int64_t r;
-  if (f->kind != FileKind::kConsole) r = e(Errno::kEBADF);  // opened read-only
-  else if (!arch::access_ok(ubuf, len)) r = e(Errno::kEFAULT);
-  else r = console_write_user(ubuf, len);
+  if (!arch::access_ok(ubuf, len)) r = e(Errno::kEFAULT);
+  else if (f->kind == FileKind::kConsole) r = console_write_user(ubuf, len);
+  else if (f->kind == FileKind::kPipeWrite) r = pipe_write(f->pipe, ubuf, len);
+  else r = e(Errno::kEBADF);  // everything else is read-only
   file_put(f);
   return r;
 }
@@ -356,7 +369,7 @@ int64_t sys_lseek(int fd, int64_t off, int whence) {
   if (!fr.ok()) return e(Errno::kEBADF);
   OpenFile* f = fr.value();
   int64_t r;
-  if (f->kind == FileKind::kConsole) {
+  if (f->kind == FileKind::kConsole || f->pipe) {
     r = e(Errno::kESPIPE);
   } else {
     const int64_t size = f->kind == FileKind::kNode ? static_cast<int64_t>(f->node->data.size())
@@ -426,6 +439,12 @@ int64_t sys_fstat(int fd, uint64_t ubuf) {
   KStat st = f->kind == FileKind::kConsole ? stat_of_console()
              : f->kind == FileKind::kNode  ? stat_of_node(f->node)
                                            : stat_of_synthetic(f);
+  if (f->pipe) {
+    st = KStat{};
+    st.st_mode = 0010600;  // S_IFIFO | 0600
+    st.st_nlink = 1;
+    st.st_blksize = 4096;
+  }
   file_put(f);
   return do_stat_out(ubuf, st);
 }
@@ -627,7 +646,6 @@ int64_t sys_execve(uint64_t upath, uint64_t uargv, uint64_t uenvp) {
     for (uint64_t i = 0; uvec; ++i) {
       auto p = arch::get_user<uint64_t>(uvec + i * 8);
       if (!p.ok()) {
-        pr_info("DBG execve get_user %llx failed\n", (unsigned long long)(uvec + i * 8));
         ret = e(Errno::kEFAULT);
         break;
       }
@@ -638,7 +656,6 @@ int64_t sys_execve(uint64_t upath, uint64_t uargv, uint64_t uenvp) {
       }
       auto n = arch::strncpy_from_user(strings + used, p.value(), kMaxArgBytes - used);
       if (!n.ok()) {
-        pr_info("DBG execve strncpy %llx failed\n", (unsigned long long)p.value());
         ret = e(Errno::kEFAULT);
         break;
       }
@@ -690,6 +707,48 @@ int64_t syscall_dispatch(arch::TrapFrame& tf) {
     case NR_readlinkat:
       return sys_readlinkat(static_cast<int>(a0), a1, a2, static_cast<int64_t>(a3));
     case NR_ioctl: return sys_ioctl(static_cast<int>(a0), a1, a2);
+    case NR_pipe2: {
+      if (a1 & ~uint64_t{O_CLOEXEC | 04000 /* O_NONBLOCK */}) return e(Errno::kEINVAL);
+      OpenFile *rd, *wr;
+      auto pr = pipe_create(&rd, &wr);
+      if (!pr.ok()) return e(pr.error());
+      const bool cloexec = a1 & O_CLOEXEC;
+      auto r0 = fd_install(t->files, rd, cloexec);
+      if (!r0.ok()) {
+        file_put(rd);
+        file_put(wr);
+        return e(r0.error());
+      }
+      auto r1 = fd_install(t->files, wr, cloexec);
+      if (!r1.ok()) {
+        (void)fd_close(t->files, r0.value());
+        file_put(wr);
+        return e(r1.error());
+      }
+      const int32_t fds[2] = {r0.value(), r1.value()};
+      if (copy_to_user(a0, fds, sizeof fds)) {
+        (void)fd_close(t->files, r0.value());
+        (void)fd_close(t->files, r1.value());
+        return e(Errno::kEFAULT);
+      }
+      return 0;
+    }
+    case NR_dup3: {
+      const int oldfd = static_cast<int>(a0), newfd = static_cast<int>(a1);
+      if (oldfd == newfd || (a2 & ~uint64_t{O_CLOEXEC})) return e(Errno::kEINVAL);
+      if (newfd < 0 || newfd >= kMaxFds) return e(Errno::kEBADF);
+      auto fr = fd_get(t->files, oldfd);
+      if (!fr.ok()) return e(Errno::kEBADF);
+      OpenFile* old = nullptr;
+      {
+        IrqSpinLockGuard g(t->files->lock);
+        old = t->files->fds[newfd];
+        t->files->fds[newfd] = fr.value();
+        t->files->cloexec[newfd] = a2 & O_CLOEXEC;
+      }
+      file_put(old);
+      return newfd;
+    }
     case NR_dup: {
       auto fr = fd_get(t->files, static_cast<int>(a0));
       if (!fr.ok()) return e(Errno::kEBADF);
@@ -790,6 +849,12 @@ int64_t syscall_dispatch(arch::TrapFrame& tf) {
       return r.value();
     }
     case NR_futex: return e(Errno::kENOSYS);
+    case NR_riscv_flush_icache:
+      // Linux arch/riscv: flags 0 (all threads) or SYS_RISCV_FLUSH_ICACHE_LOCAL.
+      // One thread per process and no migration: this hart is enough.
+      if (a2 & ~uint64_t{1}) return e(Errno::kEINVAL);
+      arch::flush_icache_local();
+      return 0;
     default: return unknown(nr);
   }
 }

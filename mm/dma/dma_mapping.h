@@ -54,9 +54,11 @@ inline constexpr DmaAddr DMA_MAPPING_ERROR{~uint64_t{0}};
 inline bool dma_mapping_error(const Device*, DmaAddr a) { return a == DMA_MAPPING_ERROR; }
 
 // Sets up the DMA layer once: cache maintenance provider (from the DT),
-// the bounce pool, dma_debug= from the command line. Idempotent; called by
-// device_create(). false if the bounce pool could not be allocated (DMA
-// then works only for buffers devices reach directly).
+// the bounce pool, dma_debug= from the command line. Needs only the page
+// allocator and the boot DTB: kernel/main.cpp calls it right after
+// setup_page_allocator(); device_create() calls it too (idempotent).
+// false if the bounce pool could not be allocated (DMA then works only for
+// buffers devices reach directly).
 bool dma_init();
 
 // Masks (Linux dma_set_mask & co). EIO when the mask cannot cover the

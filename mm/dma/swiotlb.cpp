@@ -8,7 +8,6 @@
 #include "lib/spinlock.h"
 #include "lib/string.h"
 #include "mm/dma/swiotlb_slots.h"
-#include "mm/kmalloc.h"
 #include "mm/page_alloc.h"
 #include "mm/page_map.h"
 
@@ -62,18 +61,21 @@ bool swiotlb_init(size_t bytes) {
   }
   const uint64_t size = kPageSize << order;
   const auto nslots = static_cast<uint32_t>(size >> kSwiotlbSlotShift);
-  g_pool.bitmap = static_cast<uint64_t*>(
-      kcalloc(SwiotlbSlots::bitmap_words(nslots), sizeof(uint64_t), GFP_KERNEL));
-  g_pool.orig = static_cast<uint64_t*>(kcalloc(nslots, sizeof(uint64_t), GFP_KERNEL));
-  g_pool.alloc_size = static_cast<uint32_t*>(kcalloc(nslots, sizeof(uint32_t), GFP_KERNEL));
-  if (!g_pool.bitmap || !g_pool.orig || !g_pool.alloc_size) {
-    kfree(g_pool.bitmap);
-    kfree(g_pool.orig);
-    kfree(g_pool.alloc_size);
+  // The slot tables come from the page allocator too, so the pool can be
+  // set up right after it, before slab/kmalloc exist.
+  const size_t bitmap_bytes = SwiotlbSlots::bitmap_words(nslots) * sizeof(uint64_t);
+  const size_t table_bytes = bitmap_bytes + nslots * (sizeof(uint64_t) + sizeof(uint32_t));
+  unsigned torder = 0;
+  while ((kPageSize << torder) < table_bytes) ++torder;
+  auto* tables = static_cast<uint8_t*>(__get_free_pages(GFP_KERNEL | __GFP_ZERO, torder));
+  if (!tables) {
     __free_pages(page, order);
     pr_err("swiotlb: no memory for the slot tables\n");
     return false;
   }
+  g_pool.orig = reinterpret_cast<uint64_t*>(tables);
+  g_pool.bitmap = reinterpret_cast<uint64_t*>(tables + nslots * sizeof(uint64_t));
+  g_pool.alloc_size = reinterpret_cast<uint32_t*>(tables + nslots * sizeof(uint64_t) + bitmap_bytes);
   g_pool.range = PhysRange{page_to_phys(page), size};
   g_pool.slots.init(g_pool.bitmap, nslots);
   g_pool.ready = true;

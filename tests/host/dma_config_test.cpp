@@ -61,7 +61,8 @@ TEST_F(DmaConfigTest, one_level_window_limits_the_device) {
   EXPECT_FALSE(c->phys_to_bus(0xbffff000, 0x1001, ~uint64_t{0}).has_value());  // runs past the end
   EXPECT_FALSE(c->phys_to_bus(0x7ffff000, 0x1000, ~uint64_t{0}).has_value());  // below
   EXPECT_EQ(c->cpu_limit(~uint64_t{0}), 0xc0000000u);
-  EXPECT_EQ(c->cpu_limit(k::dma_bit_mask(31)), 0x80000000u);  // mask cuts the window
+  EXPECT_EQ(c->cpu_limit(0x8fffffff), 0x90000000u);  // the mask cuts the window
+  EXPECT_EQ(c->cpu_limit(k::dma_bit_mask(31)), 0u);  // below the window: nothing
   EXPECT_EQ(c->bus_to_phys(0x90000000), 0x90000000u);
   EXPECT_FALSE(c->bus_to_phys(0xc0000000).has_value());
 }

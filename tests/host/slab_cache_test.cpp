@@ -151,7 +151,11 @@ TEST_F(Slab, order_keeps_waste_low) {
     KmemCache* c = k::kmem_cache_create("order", w.size, 0, 0, nullptr);
     ASSERT_NE(c, nullptr);
     EXPECT_EQ(c->order, w.order) << w.size;
-    EXPECT_LE((c->slab_bytes() % c->size) * 4, c->slab_bytes()) << w.size;
+    // Up to the costly order at most a quarter is wasted; beyond it the
+    // smallest order that holds one object.
+    if (w.order <= 3) {
+      EXPECT_LE((c->slab_bytes() % c->size) * 4, c->slab_bytes()) << w.size;
+    }
     EXPECT_TRUE(k::kmem_cache_destroy(c));
   }
 }
@@ -208,13 +212,17 @@ TEST_F(Slab, destroy_refuses_while_objects_are_live) {
 TEST_F(Slab, shrink_returns_empty_slabs_to_the_buddy_allocator) {
   KmemCache* c = k::kmem_cache_create("shrink", 256, 0, 0, nullptr);
   const uint64_t before = settle();
+  const uint64_t base_slab_pages = k::slab_nr_pages();
   std::vector<void*> objs;
   for (int i = 0; i < 5000; ++i) objs.push_back(k::kmem_cache_alloc(c, GFP_KERNEL));
   EXPECT_GT(k::slab_nr_pages(), 5000u * 256 / k::kPageSize - 1);
   for (void* o : objs) k::kmem_cache_free(c, o);
-  k::drain_all_pages(nullptr);
-  EXPECT_LT(k::nr_free_pages(), before) << "empty slabs and per-CPU objects are cached";
-  EXPECT_GE(k::kmem_cache_shrink(c), 5000u * 256 / k::kPageSize - 16);
+  // Frees beyond the per-CPU array went back to the slabs, and all but
+  // max_empty empty slabs to the buddy allocator at once; the objects still
+  // cached in this CPU's array keep their slabs until a shrink.
+  EXPECT_LE(k::slab_nr_pages() - base_slab_pages, 120u * 256 / k::kPageSize + 2 + 1);
+  EXPECT_GT(k::slab_nr_pages(), base_slab_pages);
+  EXPECT_GT(k::kmem_cache_shrink(c), 0u);
   EXPECT_EQ(k::kmem_cache_shrink(c), 0u);
   EXPECT_EQ(settle(), before);
   EXPECT_TRUE(k::kmem_cache_destroy(c));
@@ -383,10 +391,9 @@ TEST_F(SlabDebug, boot_argument_selects_caches_and_flags) {
   KmemCache* o = k::kmem_cache_create("other", 64, 0, 0, nullptr);
   EXPECT_EQ(k::kmem_cache_flags(v) & k::SLAB_DEBUG_FLAGS, k::SLAB_RED_ZONE | k::SLAB_POISON);
   EXPECT_EQ(k::kmem_cache_flags(o) & k::SLAB_DEBUG_FLAGS, 0u);
-  EXPECT_EQ(k::kmem_cache_flags(k::virt_to_cache(k::kmalloc(64, GFP_KERNEL))) & k::SLAB_POISON,
-            k::SLAB_POISON);
   // A kmalloc-64 object written past its end is caught at kfree.
   auto* p = static_cast<uint8_t*>(k::kmalloc(64, GFP_KERNEL));
+  EXPECT_EQ(k::kmem_cache_flags(k::virt_to_cache(p)) & k::SLAB_POISON, k::SLAB_POISON);
   p[64] = 1;
   k::kfree(p);
   EXPECT_EQ(reports(), 1u);

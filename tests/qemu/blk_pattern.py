@@ -14,6 +14,7 @@ Each 512-byte sector s holds 64 words splitmix64(seed ^ (s*64 + w)); the
 kernel writes region B with seed ^ 0x4b45524e454c2121 ("KERNEL!!").
 """
 import argparse
+import os
 import struct
 import subprocess
 import sys
@@ -43,6 +44,7 @@ def sectors(seed: int, start: int, count: int) -> bytes:
 
 
 def create(path: str, seed: int) -> None:
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     with open(path, "wb") as f:
         f.truncate(DISK_BYTES)
         f.write(HEADER.pack(MAGIC, 1, A_START, A_COUNT, B_START, B_COUNT, 0, seed))

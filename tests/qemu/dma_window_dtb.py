@@ -41,6 +41,7 @@ def main() -> int:
     ap.add_argument("--window", type=lambda v: int(v, 0), default=0x10000000)
     ap.add_argument("--qemu", default="qemu-system-riscv64")
     a = ap.parse_args()
+    os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         raw = os.path.join(tmp, "virt.dtb")
         subprocess.run([a.qemu, "-machine", f"virt,dumpdtb={raw}", "-smp", a.smp, "-m", a.mem,

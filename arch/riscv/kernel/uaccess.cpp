@@ -52,6 +52,11 @@ bool access_ok(uint64_t addr, size_t len) {
   return addr <= top && len <= top - addr;
 }
 
+size_t fault_in_writeable(uint64_t addr, size_t len) {
+  if (!access_ok(addr, len)) return len;
+  return by_page(addr, len, true, [](size_t, size_t) { return size_t{0}; });
+}
+
 size_t copy_from_user(void* dst, uint64_t user_src, size_t len) {
   auto* d = static_cast<uint8_t*>(dst);
   size_t left = len;

@@ -27,6 +27,10 @@ void set_uaccess_fault_in(FaultInFn fn);
 // Whether [addr, addr+len) lies in the user half (no wrap).
 bool access_ok(uint64_t addr, size_t len);
 
+// Makes [addr, addr+len) present and writable (Linux
+// fault_in_writeable()); returns the bytes that could not be.
+size_t fault_in_writeable(uint64_t addr, size_t len);
+
 // Bytes NOT copied (0 on success); Linux semantics.
 size_t copy_from_user(void* dst, uint64_t user_src, size_t len);
 size_t copy_to_user(uint64_t user_dst, const void* src, size_t len);

@@ -6,6 +6,7 @@
 
 #include "arch/riscv/kernel/setup.h"
 #include "arch/riscv/mm/pte.h"
+#include "board/board.h"
 #include "kernel/printk.h"
 #include "lib/fdt_boot.h"
 #include "lib/spinlock.h"
@@ -48,9 +49,15 @@ void cbo_range(k::PhysAddr pa, size_t size) {
 
 const CacheOps kZicbomOps{"zicbom", cbo_range<1>, cbo_range<0>, cbo_range<2>};
 
+// board/board.h hooks (e.g. the JH7110 L2 FLUSH64 register).
+const CacheOps kBoardOps{"board", k::board_cache_clean_range, k::board_cache_invalidate_range,
+                         k::board_cache_flush_range};
+
+// Zicbom, else hooks installed with set_cache_ops(), else the board's.
 const CacheOps* active() {
   if (g_cache.zicbom) return &kZicbomOps;
-  return g_cache.board;
+  if (g_cache.board) return g_cache.board;
+  return k::board_has_cache_ops() ? &kBoardOps : nullptr;
 }
 
 void record(CacheOp op, k::PhysAddr pa, size_t size) {

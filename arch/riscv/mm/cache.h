@@ -9,8 +9,9 @@
 //
 // Provider, chosen once by cache_init(): Zicbom when every hart's riscv,isa
 // names it (block size from riscv,cbom-block-size, Linux
-// riscv/cpus.yaml), otherwise a board hook installed with set_cache_ops()
-// (e.g. the JH7110 L2 FLUSH64 register, FACTS.md), otherwise none. Callers
+// riscv/cpus.yaml), otherwise hooks installed with set_cache_ops(),
+// otherwise the board's (board/board.h board_cache_*_range, e.g. the JH7110
+// L2 FLUSH64 register, FACTS.md), otherwise none. Callers
 // (mm/dma) only ask for maintenance for devices that are not coherent.
 //
 // Recording mode (self-tests): between cache_record_begin() and

@@ -205,6 +205,8 @@ void user_flush_tlb_page_local(const UserPgd* pgd, uint64_t va) {
   local_flush_tlb_page_asid(va, pgd->asid);
 }
 
+void flush_icache_local() { asm volatile("fence.i" ::: "memory"); }
+
 void switch_mm(const UserPgd* pgd) {
   if (!pgd) {
     csr_write(satp, pte::make_satp(g_layout.levels, g_early_boot.root_table, 0));
@@ -213,6 +215,11 @@ void switch_mm(const UserPgd* pgd) {
   csr_write(satp, pte::make_satp(g_layout.levels, pgd->root, pgd->asid));
   // An ASID keeps its entries apart; ASID 0 is shared, so start clean.
   if (pgd->asid == 0) local_flush_tlb_all();
+  // Code pages are written through the linear map (fault fills, exec) on
+  // whichever hart faulted; instruction fetch on this hart must see them
+  // (Zifencei: FENCE.I orders this hart's fetches after earlier stores
+  // once they are visible, which the page-table locks guarantee).
+  asm volatile("fence.i" ::: "memory");
 }
 
 uint64_t user_pte_make(k::PhysAddr pa, uint64_t flags) { return pte::make(pa, flags); }

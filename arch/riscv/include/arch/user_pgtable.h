@@ -66,6 +66,10 @@ void user_flush_tlb_range(const UserPgd* pgd, uint64_t start, uint64_t end);
 // This hart only (a fault that upgraded a PTE of the running process).
 void user_flush_tlb_page_local(const UserPgd* pgd, uint64_t va);
 
+// FENCE.I on this hart: instruction fetch sees earlier stores (after a
+// page of code was filled, riscv_flush_icache).
+void flush_icache_local();
+
 // Makes `pgd` this hart's translation (nullptr: the kernel table alone).
 void switch_mm(const UserPgd* pgd);
 

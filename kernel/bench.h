@@ -1,0 +1,133 @@
+// In-kernel benchmarks (issue 8; TESTING.md "Benchmarks are not tests").
+//
+// A benchmark lives next to the code it measures, in a *_bench.cpp file:
+//
+//   BENCH(page_alloc) {
+//     b.measure("alloc_page_pcp", b.iters(10000), [] {
+//       __free_page(alloc_page(GFP_KERNEL));
+//     });
+//   }
+//
+// BENCH places a Case record in the `.benches` linker section; the runner
+// (kernel/bench.cpp) selects cases with `bench=all` or `bench=name,name`
+// on the command line and prints, for every measured operation, one
+// KTAP diagnostic line
+//
+//   # bench <name>: <mean> instr/op (min <min>, max <max>, n <iters>)
+//
+// (bench/run.py parses exactly this format), then "ok N <case>" (or
+// "not ok", or "# SKIP reason"), and at the end a table of every result.
+//
+// Figures are retired instructions (rdinstret). Under QEMU with
+// `-icount shift=0,sleep=off` they are deterministic; on a board, use the
+// cycle counter instead (Context::now() is the one place to change).
+// `bench.iters=tiny` runs every loop a handful of times: the smoke test
+// that keeps benchmarks from rotting, not a measurement.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include <arch/cpu.h>
+
+namespace k::bench {
+
+// Per-operation samples of one benchmark.
+struct Stats {
+  uint64_t total = 0;
+  uint64_t min = ~uint64_t{0};
+  uint64_t max = 0;
+  uint64_t n = 0;
+  // Set when total was read as one region around all n operations (then
+  // min and max, if set, are already net figures).
+  bool batched = false;
+  void add(uint64_t v) {
+    total += v;
+    if (v < min) min = v;
+    if (v > max) max = v;
+    ++n;
+  }
+};
+
+class Context {
+ public:
+  explicit Context(bool tiny) : tiny_(tiny) {}
+
+  bool tiny() const { return tiny_; }
+  // `normal` iterations, or at most kTinyIters with bench.iters=tiny.
+  uint64_t iters(uint64_t normal) const { return tiny_ && normal > kTinyIters ? kTinyIters : normal; }
+  // A size parameter (background load, table length): `normal`, or `tiny`.
+  uint64_t scale(uint64_t normal, uint64_t tiny) const { return tiny_ ? tiny : normal; }
+
+  // The counter every figure is read from.
+  static uint64_t now() { return arch::read_instret(); }
+
+  // Runs op() n times, each call timed on its own; reports mean/min/max.
+  template <typename Op>
+  void measure(const char* name, uint64_t n, Op&& op) {
+    Stats s;
+    for (uint64_t i = 0; i < n; ++i) {
+      const uint64_t t0 = now();
+      op();
+      s.add(now() - t0);
+    }
+    report(name, s);
+  }
+
+  // Prints the result line of one benchmark. The cost of reading the
+  // counter twice (calibrated at start-up) is taken off every sample.
+  void report(const char* name, const Stats& s);
+  // A figure that is not per operation: the value, then the rest of the
+  // line from fmt, e.g. report_value("boot_mm_init", 5000000,
+  // "instr, %llu pages, ...", pages) prints
+  //   # bench boot_mm_init: 5000000 instr, 131072 pages, ...
+  // `value` goes into the summary table and the CSV as the mean.
+  [[gnu::format(printf, 4, 5)]] void report_value(const char* name, uint64_t value,
+                                                  const char* fmt, ...);
+  // The case could not do what it measures: the case is "not ok".
+  [[gnu::format(printf, 2, 3)]] void fail(const char* fmt, ...);
+  // The case does not apply here (too few harts, no DMA API): "# SKIP".
+  void skip(const char* reason) { skip_reason_ = reason; }
+  // A KTAP diagnostic line ("# ...").
+  [[gnu::format(printf, 2, 3)]] void diag(const char* fmt, ...);
+
+  bool failed() const { return failed_; }
+  const char* skip_reason() const { return skip_reason_; }
+  unsigned results() const { return results_; }
+
+  static constexpr uint64_t kTinyIters = 4;
+
+ private:
+  bool tiny_;
+  bool failed_ = false;
+  const char* skip_reason_ = nullptr;
+  unsigned results_ = 0;
+};
+
+struct Case {
+  const char* name;
+  void (*fn)(Context&);
+};
+
+// Runs the cases named in `selection` ("all" or a comma list); iteration
+// counts from `bench.iters=` (tiny|normal) on the kernel command line.
+// Returns the number of failed cases.
+unsigned run(std::string_view selection);
+
+// Instructions retired at points of the boot (kernel/main.cpp records
+// them): entry of kernel_main, just before the page allocator is set up,
+// and just after (buddy ready). 0 = not recorded.
+struct BootMarks {
+  uint64_t entry;
+  uint64_t page_alloc_start;
+  uint64_t buddy_ready;
+};
+extern BootMarks g_boot_marks;
+
+}  // namespace k::bench
+
+#define BENCH(name)                                                                  \
+  static void bench_fn_##name(::k::bench::Context&);                                 \
+  [[gnu::used, gnu::section(".benches")]] static const ::k::bench::Case bench_case_##name{ \
+      #name, bench_fn_##name};                                                       \
+  static void bench_fn_##name([[maybe_unused]] ::k::bench::Context& b)
