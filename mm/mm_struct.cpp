@@ -155,6 +155,11 @@ void zap_locked(MmStruct* mm, uint64_t start, uint64_t end) {
 
 uint64_t mm_live_count() { return g_live_mms.load(); }
 
+bool mm_struct_init() {
+  ensure_caches();
+  return g_mm_cache && g_vma_cache;
+}
+
 MmStruct* mm_alloc() {
   ensure_caches();
   void* p = kmem_cache_alloc(g_mm_cache, GFP_KERNEL);

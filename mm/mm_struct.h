@@ -58,6 +58,10 @@ struct MmStruct {
   }
 };
 
+// Creates the mm_struct and vm_area_struct caches (boot, before the
+// first process). false without memory.
+bool mm_struct_init();
+
 // A new address space with an empty user half. nullptr without memory.
 MmStruct* mm_alloc();
 // Drops a reference; the last one unmaps everything and frees the mm.

@@ -61,6 +61,11 @@ void percpu_dynamic_init() {
   g_ready = true;
 }
 
+bool percpu_dynamic_ready() {
+  IrqSpinLockGuard g(g_lock);
+  return g_ready;
+}
+
 void* __alloc_percpu(size_t size, size_t align) {
   if (align == 0) align = kUnit;
   if (size == 0 || size > kReserve || !is_pow2(align) || align > kPageSize) {

@@ -39,6 +39,7 @@ size_t percpu_area_size();
 // enables alloc_percpu. Host tests call it after giving their fake CPUs
 // areas (and again to start over).
 void percpu_dynamic_init();
+bool percpu_dynamic_ready();
 
 // size bytes aligned to align (power of two, at most 4096; 0 means 16) on
 // every CPU, zeroed. nullptr (after a pr_warn) if the region is full or

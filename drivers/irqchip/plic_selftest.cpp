@@ -51,11 +51,18 @@ SELFTEST(irq, request_and_free_program_the_plic) {
   KEXPECT(irq_name(line) == nullptr);
 }
 
-SELFTEST(irq, external_interrupts_enabled_on_every_online_hart) {
+SELFTEST(irq, external_interrupts_enabled_on_every_hart_the_plic_serves) {
   if (!plic_nr_sources()) return t.skip("no PLIC");
   const unsigned online = arch::nr_online_cpus();
   KEXPECT_EQ(irq_smp_init(), online - 1);
-  unsigned checked = 0;
+  unsigned checked = 0, served = 0;
+  for (unsigned cpu = 0; cpu < arch::nr_cpus(); ++cpu)
+    if (arch::cpu_online(cpu) && plic_context_of_cpu(cpu) >= 0) ++served;
+  // QEMU virt with NUMA sockets has one PLIC per socket; the driver takes
+  // the first, whose contexts cover the harts of socket 0 (where the
+  // devices' interrupts are wired).
+  if (served < online) t.diag("%u of %u online CPUs have a context in this PLIC", served, online);
+  KEXPECT(served >= 1);
   for (unsigned cpu = 0; cpu < arch::nr_cpus(); ++cpu) {
     if (!arch::cpu_online(cpu) || plic_context_of_cpu(cpu) < 0) continue;
     uint64_t sie = 0;
@@ -64,5 +71,5 @@ SELFTEST(irq, external_interrupts_enabled_on_every_online_hart) {
     KEXPECT_EQ(plic_threshold(cpu), 0u);
     ++checked;
   }
-  KEXPECT_EQ(checked, online);
+  KEXPECT_EQ(checked, served);
 }

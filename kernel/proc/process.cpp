@@ -151,8 +151,8 @@ uint64_t nr_tasks() { return g_nr_tasks.load(); }
 Task* find_task_by_pid(int pid) { return find_locked(pid); }
 
 bool proc_init() {
-  if (!fault_init()) {
-    pr_err("proc: no memory for the zero page\n");
+  if (!fault_init() || !mm_struct_init()) {
+    pr_err("proc: no memory for the zero page or the mm caches\n");
     return false;
   }
   if (!sched_init()) return false;

@@ -7,6 +7,8 @@
 #include <arch/cpu.h>
 
 #include "fs/initramfs_boot.h"
+#include "kernel/boot_info.h"
+#include "lib/cmdline.h"
 #include "kernel/printk.h"
 #include "kernel/proc/process.h"
 #include "kernel/sched/sched.h"
@@ -112,6 +114,20 @@ void run_user_test(k::selftest::Context& t, const char* prog) {
   if (!k::sched_ready()) {
     t.skip("no scheduler");
     return;
+  }
+  // `user.only=a,b` runs only the listed programs (debugging one test).
+  if (auto only = k::cmdline_get(k::boot_params().cmdline, "user.only")) {
+    bool listed = false;
+    std::string_view rest = *only;
+    while (!rest.empty()) {
+      const size_t comma = rest.find(',');
+      if (rest.substr(0, comma) == std::string_view(prog)) listed = true;
+      rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    }
+    if (!listed) {
+      t.skip("not in user.only=");
+      return;
+    }
   }
   if (!k::initramfs::rootfs().lookup(path).ok()) {
     t.skip("not in the initramfs");
