@@ -10,6 +10,8 @@
 #                on GDB_PORT; then `make gdb` in another terminal attaches
 #                (docs/HACKING.md, "Debugging")
 #   make tidy    clang-tidy (.clang-tidy) over TIDY_PATHS (tools/tidy.py)
+#   make bench   every benchmark under QEMU -icount plus the host allocator
+#                comparison -> bench/results/*.csv, docs/performance.md
 
 ARGS     ?=
 BOARD    ?= qemu-virt
@@ -23,7 +25,7 @@ GDB_PORT ?= 1234
 TIDY_PATHS ?= lib mm
 
 .PHONY: all deps kernel host run shell test image clean format format-check \
-        compile_commands.json debug gdb tidy
+        compile_commands.json debug gdb tidy bench
 
 all: kernel
 
@@ -78,6 +80,13 @@ gdb:
 
 tidy: kernel host
 	python3 tools/tidy.py -j $(JOBS) $(TIDY_PATHS)
+
+# Benchmarks are not tests (TESTING.md): `make test` only runs their smoke
+# checks (bench_smoke, host_alloc_bench_smoke).
+bench: kernel host
+	python3 bench/run.py --board $(BOARD) --kernel $(KBUILD)/Image \
+	  --host-bench $(HBUILD)/tests/bench/host_alloc_bench
+	python3 tools/bench_report.py
 
 clean:
 	rm -rf $(BUILD)

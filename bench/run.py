@@ -116,7 +116,7 @@ def parse(text: str) -> Run:
                 pending += 1
                 continue
             m = VALUE.match(line)
-            if m:
+            if m and "instr/op" not in line:  # a per-op line must match PER_OP exactly
                 run.results.append(Result(m["name"], float(m["value"]), None, None, None,
                                           m["rest"]))
                 pending += 1
@@ -137,10 +137,14 @@ def qemu_command(board_name: str, config: str, kernel: str, bench: str, tiny: bo
     cmdline = f"selftest=none selftest.exit=1 bench={bench}"
     if tiny:
         cmdline += " bench.iters=tiny"
-    cmd = qemu_run.build_command(board, config, kernel, cmdline)
-    if "-icount" not in cmd:
+    args = shlex.split(board.config(config).get("args", ""))
+    if "-icount" not in args:
         raise qemu_run.SetupError(f"configuration {config} has no -icount: figures would be "
                                   "host time, not instructions")
+    # instret is QEMU's virtual clock: 2^shift per instruction.
+    shift = re.search(r"shift=(\d+)", args[args.index("-icount") + 1])
+    cmdline += f" bench.icount_shift={shift.group(1) if shift else 0}"
+    cmd = qemu_run.build_command(board, config, kernel, cmdline)
     if ram:
         i = cmd.index("-m")
         cmd[i + 1] = ram

@@ -110,8 +110,9 @@ void print_summary() {
                  static_cast<unsigned long long>(r.min), static_cast<unsigned long long>(r.max),
                  static_cast<unsigned long long>(r.n));
     else
-      printk_raw("#   %-34s %12llu %10s %10s %8s\n", r.name,
-                 static_cast<unsigned long long>(r.mean_x10 / 10), "-", "-", "-");
+      printk_raw("#   %-34s %10llu.%llu %10s %10s %8s\n", r.name,
+                 static_cast<unsigned long long>(r.mean_x10 / 10),
+                 static_cast<unsigned long long>(r.mean_x10 % 10), "-", "-", "-");
   }
 }
 
@@ -142,16 +143,17 @@ void Context::report(const char* name, const Stats& s) {
   }
 }
 
-void Context::report_value(const char* name, uint64_t value, const char* fmt, ...) {
+void Context::report_value(const char* name, uint64_t value_x10, const char* fmt, ...) {
   ++results_;
   char buf[160];
   va_list ap;
   va_start(ap, fmt);
   vsnformat(buf, sizeof(buf), fmt, ap);
   va_end(ap);
-  printk_raw("# bench %s: %llu %s\n", name, static_cast<unsigned long long>(value), buf);
+  printk_raw("# bench %s: %llu.%llu %s\n", name, static_cast<unsigned long long>(value_x10 / 10),
+             static_cast<unsigned long long>(value_x10 % 10), buf);
   if (Row* r = add_row(name)) {
-    r->mean_x10 = value * 10;
+    r->mean_x10 = value_x10;
     r->min = r->max = r->n = 0;
     r->per_op = false;
   }
@@ -183,6 +185,8 @@ unsigned run(std::string_view selection) {
   if (!tiny && iters != "normal")
     printk_raw("# bench: bench.iters=%.*s is not tiny|normal; using normal\n",
                static_cast<int>(iters.size()), iters.data());
+  if (auto v = cmdline_get(cmdline, "bench.icount_shift"))
+    if (auto shift = parse_u64(*v); shift && *shift < 16) Context::set_shift(static_cast<unsigned>(*shift));
   g_nrows = 0;
   calibrate();
 

@@ -59,8 +59,15 @@ class Context {
   // A size parameter (background load, table length): `normal`, or `tiny`.
   uint64_t scale(uint64_t normal, uint64_t tiny) const { return tiny_ ? tiny : normal; }
 
-  // The counter every figure is read from.
-  static uint64_t now() { return arch::read_instret(); }
+  // The counter every figure is read from. Under `-icount shift=N` QEMU's
+  // instret advances 2^N per instruction (it is the virtual clock in ns);
+  // bench/run.py passes `bench.icount_shift=N` so figures stay
+  // instructions. Multi-hart configurations need N > 0: with shift 0 a
+  // round-robin slice is 10^8 instructions and every cross-hart handshake
+  // spins for a whole slice.
+  static uint64_t now() { return arch::read_instret() >> shift_; }
+  static void set_shift(unsigned s) { shift_ = s; }
+  static unsigned shift() { return shift_; }
 
   // Runs op() n times, each call timed on its own; reports mean/min/max.
   template <typename Op>
@@ -77,12 +84,12 @@ class Context {
   // Prints the result line of one benchmark. The cost of reading the
   // counter twice (calibrated at start-up) is taken off every sample.
   void report(const char* name, const Stats& s);
-  // A figure that is not per operation: the value, then the rest of the
-  // line from fmt, e.g. report_value("boot_mm_init", 5000000,
-  // "instr, %llu pages, ...", pages) prints
-  //   # bench boot_mm_init: 5000000 instr, 131072 pages, ...
-  // `value` goes into the summary table and the CSV as the mean.
-  [[gnu::format(printf, 4, 5)]] void report_value(const char* name, uint64_t value,
+  // A figure that is not per operation, given in tenths: the value, then
+  // the rest of the line from fmt, e.g. report_value("boot_mm_init",
+  // 50000000, "instr, %llu pages, ...", pages) prints
+  //   # bench boot_mm_init: 5000000.0 instr, 131072 pages, ...
+  // The value goes into the summary table and the CSV as the mean.
+  [[gnu::format(printf, 4, 5)]] void report_value(const char* name, uint64_t value_x10,
                                                   const char* fmt, ...);
   // The case could not do what it measures: the case is "not ok".
   [[gnu::format(printf, 2, 3)]] void fail(const char* fmt, ...);
@@ -98,6 +105,7 @@ class Context {
   static constexpr uint64_t kTinyIters = 4;
 
  private:
+  static inline unsigned shift_ = 0;
   bool tiny_;
   bool failed_ = false;
   const char* skip_reason_ = nullptr;

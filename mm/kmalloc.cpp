@@ -19,8 +19,8 @@ namespace k {
 // vmalloc sits on the arch page-table interface and is not part of the
 // host test build (tests/host/vm.cmake): refer to it weakly so that
 // kvmalloc is plain kmalloc where no vmalloc is linked.
-[[gnu::weak]] void* __vmalloc_node(size_t size, size_t align, gfp_t gfp, int node, uint64_t vm_flags,
-                                   const void* caller);
+[[gnu::weak]] void* __vmalloc_node(size_t size, size_t align, gfp_t gfp, int node,
+                                   uint64_t vm_flags, const void* caller);
 [[gnu::weak]] void vfree(const void* addr);
 [[gnu::weak]] bool is_vmalloc_addr(const void* addr);
 
@@ -31,16 +31,17 @@ constexpr unsigned kNrIndexes = KMALLOC_SHIFT_HIGH + 1;
 
 // Index -> class size; 1 and 2 are the non-power-of-two classes (Linux
 // kmalloc_info[]); 0 is unused.
-constexpr size_t kClassSize[kNrIndexes] = {0, 96, 192, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192};
+constexpr size_t kClassSize[kNrIndexes] = {0,   96,  192, 8,    16,   32,   64,
+                                           128, 256, 512, 1024, 2048, 4096, 8192};
 
 // (size - 1) / 8 -> index for sizes up to 192 (Linux size_index[]).
 constexpr uint8_t kSmallIndex[24] = {
-    3,          // 1..8
-    4,          // 9..16
-    5, 5,       // 17..32
-    6, 6, 6, 6, // 33..64
-    1, 1, 1, 1, // 65..96
-    7, 7, 7, 7, // 97..128
+    3,                       // 1..8
+    4,                       // 9..16
+    5, 5,                    // 17..32
+    6, 6, 6, 6,              // 33..64
+    1, 1, 1, 1,              // 65..96
+    7, 7, 7, 7,              // 97..128
     2, 2, 2, 2, 2, 2, 2, 2,  // 129..192
 };
 
@@ -128,7 +129,8 @@ void kmalloc_reset() {
 }
 
 void kmalloc_init() {
-  static const char* const kPrefix[NR_KMALLOC_TYPES] = {"kmalloc-", "dma32-kmalloc-", "dma-kmalloc-"};
+  static const char* const kPrefix[NR_KMALLOC_TYPES] = {"kmalloc-", "dma32-kmalloc-",
+                                                        "dma-kmalloc-"};
   static constexpr slab_flags_t kFlags[NR_KMALLOC_TYPES] = {0, SLAB_CACHE_DMA32, SLAB_CACHE_DMA};
   for (unsigned t = 0; t < NR_KMALLOC_TYPES; ++t) {
     for (unsigned i = 1; i < kNrIndexes; ++i) {
@@ -209,7 +211,8 @@ void* krealloc(const void* p, size_t new_size, gfp_t gfp) {
   }
   if (ks >= new_size) {
     // Fits in place. Bytes past the new size are no longer the caller's.
-    if (gfp & __GFP_ZERO) std::memset(static_cast<char*>(const_cast<void*>(p)) + new_size, 0, ks - new_size);
+    if (gfp & __GFP_ZERO)
+      std::memset(static_cast<char*>(const_cast<void*>(p)) + new_size, 0, ks - new_size);
     return const_cast<void*>(p);
   }
   void* n = kmalloc(new_size, gfp);
@@ -227,8 +230,7 @@ void* kvmalloc_node(size_t size, gfp_t gfp, int nid) {
   if (p) return p;
   // vmalloc maps pages and may wait for TLB shootdowns: blocking callers only.
   if (!gfpflags_allow_blocking(gfp) || !__vmalloc_node) return nullptr;
-  return __vmalloc_node(size, kPageSize, gfp, nid, 0,
-                        __builtin_return_address(0));
+  return __vmalloc_node(size, kPageSize, gfp, nid, 0, __builtin_return_address(0));
 }
 
 void* kvmalloc(size_t size, gfp_t gfp) { return kvmalloc_node(size, gfp, NUMA_NO_NODE); }

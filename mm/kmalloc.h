@@ -35,10 +35,14 @@ inline constexpr size_t KMALLOC_MAX_SIZE = size_t{4096} << 10;
 void* kmalloc(size_t size, gfp_t gfp);
 void* kmalloc_node(size_t size, gfp_t gfp, int nid);
 inline void* kzalloc(size_t size, gfp_t gfp) { return kmalloc(size, gfp | __GFP_ZERO); }
-inline void* kzalloc_node(size_t size, gfp_t gfp, int nid) { return kmalloc_node(size, gfp | __GFP_ZERO, nid); }
+inline void* kzalloc_node(size_t size, gfp_t gfp, int nid) {
+  return kmalloc_node(size, gfp | __GFP_ZERO, nid);
+}
 // n * size bytes; nullptr if the product overflows.
 void* kmalloc_array(size_t n, size_t size, gfp_t gfp);
-inline void* kcalloc(size_t n, size_t size, gfp_t gfp) { return kmalloc_array(n, size, gfp | __GFP_ZERO); }
+inline void* kcalloc(size_t n, size_t size, gfp_t gfp) {
+  return kmalloc_array(n, size, gfp | __GFP_ZERO);
+}
 
 // Resizes p (from kmalloc) to new_size, moving it if it does not fit;
 // contents up to the smaller size are kept. krealloc(nullptr, n) is

@@ -148,7 +148,8 @@ void kmalloc_worker(void*) {
       sizes[n++] = size;
     } else {
       --n;
-      if (live[n][0] != static_cast<uint8_t>(sizes[n]) || live[n][sizes[n] - 1] != static_cast<uint8_t>(sizes[n]))
+      if (live[n][0] != static_cast<uint8_t>(sizes[n]) ||
+          live[n][sizes[n] - 1] != static_cast<uint8_t>(sizes[n]))
         g_kmalloc_smp_errors.fetch_add(1);
       kfree(live[n]);
     }
@@ -171,7 +172,8 @@ SELFTEST(kmalloc, bench_kmalloc64_kfree) {
   const uint64_t i0 = arch::read_instret();
   for (uint64_t i = 0; i < kIters; ++i) kfree(kmalloc(64, GFP_KERNEL));
   const uint64_t i1 = arch::read_instret();
-  t.diag("kmalloc(64)+kfree: %llu instructions per pair", static_cast<unsigned long long>((i1 - i0) / kIters));
+  t.diag("kmalloc(64)+kfree: %llu instructions per pair",
+         static_cast<unsigned long long>((i1 - i0) / kIters));
 }
 
 }  // namespace k

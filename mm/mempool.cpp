@@ -14,7 +14,9 @@ namespace k {
 namespace {
 
 // Pool lock held.
-inline void add_element(MempoolT* pool, void* element) { pool->elements[pool->curr_nr++] = element; }
+inline void add_element(MempoolT* pool, void* element) {
+  pool->elements[pool->curr_nr++] = element;
+}
 inline void* remove_element(MempoolT* pool) { return pool->elements[--pool->curr_nr]; }
 
 void free_pool(MempoolT* pool) {
@@ -34,7 +36,8 @@ MempoolT* mempool_create_node(int min_nr, mempool_alloc_t alloc_fn, mempool_free
   auto* pool = static_cast<MempoolT*>(kzalloc_node(sizeof(MempoolT), gfp, nid));
   if (!pool) return nullptr;
   new (pool) MempoolT();
-  pool->elements = static_cast<void**>(kmalloc_array(static_cast<size_t>(min_nr ? min_nr : 1), sizeof(void*), gfp));
+  pool->elements = static_cast<void**>(
+      kmalloc_array(static_cast<size_t>(min_nr ? min_nr : 1), sizeof(void*), gfp));
   if (!pool->elements) {
     kfree(pool);
     return nullptr;
@@ -54,7 +57,8 @@ MempoolT* mempool_create_node(int min_nr, mempool_alloc_t alloc_fn, mempool_free
   return pool;
 }
 
-MempoolT* mempool_create(int min_nr, mempool_alloc_t alloc_fn, mempool_free_t free_fn, void* pool_data) {
+MempoolT* mempool_create(int min_nr, mempool_alloc_t alloc_fn, mempool_free_t free_fn,
+                         void* pool_data) {
   return mempool_create_node(min_nr, alloc_fn, free_fn, pool_data, GFP_KERNEL, NUMA_NO_NODE);
 }
 
@@ -111,7 +115,8 @@ void* mempool_alloc_pages(gfp_t gfp, void* pool_data) {
   return alloc_pages(gfp, static_cast<unsigned>(reinterpret_cast<uintptr_t>(pool_data)));
 }
 void mempool_free_pages(void* element, void* pool_data) {
-  __free_pages(static_cast<Page*>(element), static_cast<unsigned>(reinterpret_cast<uintptr_t>(pool_data)));
+  __free_pages(static_cast<Page*>(element),
+               static_cast<unsigned>(reinterpret_cast<uintptr_t>(pool_data)));
 }
 
 MempoolT* mempool_create_slab_pool(int min_nr, KmemCache* cache) {

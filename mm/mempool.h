@@ -35,8 +35,8 @@ using mempool_free_t = void (*)(void* element, void* pool_data);
 
 struct MempoolT {
   SpinLock lock;
-  int min_nr = 0;   // reserve size
-  int curr_nr = 0;  // elements in the reserve now
+  int min_nr = 0;             // reserve size
+  int curr_nr = 0;            // elements in the reserve now
   void** elements = nullptr;  // [min_nr]
   void* pool_data = nullptr;
   mempool_alloc_t alloc = nullptr;
@@ -49,7 +49,8 @@ using mempool_t = MempoolT;
 // A pool with min_nr elements pre-allocated with alloc_fn(GFP_KERNEL).
 // nullptr (everything given back) if min_nr < 0, a function is missing,
 // or the reserve cannot be filled.
-MempoolT* mempool_create(int min_nr, mempool_alloc_t alloc_fn, mempool_free_t free_fn, void* pool_data);
+MempoolT* mempool_create(int min_nr, mempool_alloc_t alloc_fn, mempool_free_t free_fn,
+                         void* pool_data);
 MempoolT* mempool_create_node(int min_nr, mempool_alloc_t alloc_fn, mempool_free_t free_fn,
                               void* pool_data, gfp_t gfp, int nid);
 // Frees the reserve and the pool. Every element handed out must have come

@@ -24,8 +24,8 @@ constexpr size_t kWords = kUnits / 64;
 // Lock rank: leaf.
 SpinLock g_lock;
 bool g_ready = false;
-uint64_t g_alloc_map[kWords];   // 1 = unit in use
-uint64_t g_bound_map[kWords];   // 1 = first unit of an allocation
+uint64_t g_alloc_map[kWords];  // 1 = unit in use
+uint64_t g_bound_map[kWords];  // 1 = first unit of an allocation
 uint64_t g_used_units = 0;
 
 inline bool test_bit(const uint64_t* m, size_t i) { return m[i / 64] >> (i % 64) & 1; }
@@ -43,7 +43,9 @@ size_t find_free_run(size_t n, size_t step) {
   return kUnits;
 }
 
-inline char* template_addr(size_t unit) { return __percpu_start + percpu_dynamic_offset() + unit * kUnit; }
+inline char* template_addr(size_t unit) {
+  return __percpu_start + percpu_dynamic_offset() + unit * kUnit;
+}
 
 }  // namespace
 
@@ -86,8 +88,10 @@ void* __alloc_percpu(size_t size, size_t align) {
     }
     start = find_free_run(n, step);
     if (start == kUnits) {
-      pr_warn("alloc_percpu: %zu bytes do not fit the %zu-byte dynamic per-CPU region (%llu bytes used)\n",
-              size, kReserve, static_cast<unsigned long long>(g_used_units * kUnit));
+      pr_warn(
+          "alloc_percpu: %zu bytes do not fit the %zu-byte dynamic per-CPU region (%llu bytes "
+          "used)\n",
+          size, kReserve, static_cast<unsigned long long>(g_used_units * kUnit));
       return nullptr;
     }
     for (size_t i = 0; i < n; ++i) set_bit(g_alloc_map, start + i);
@@ -96,7 +100,8 @@ void* __alloc_percpu(size_t size, size_t align) {
   }
   char* p = template_addr(start);
   for (unsigned cpu = 0; cpu < arch::nr_cpus(); ++cpu)
-    if (arch::CpuBlock* b = arch::cpu_block_of(cpu)) std::memset(arch::per_cpu_ptr_in(b, p), 0, n * kUnit);
+    if (arch::CpuBlock* b = arch::cpu_block_of(cpu))
+      std::memset(arch::per_cpu_ptr_in(b, p), 0, n * kUnit);
   return p;
 }
 

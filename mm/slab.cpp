@@ -140,13 +140,20 @@ KmemCache* construct_cache(void* mem, uint32_t limit, unsigned nr_cpus, unsigned
 KmemCache* create_cache(const char* name, size_t size, size_t align, slab_flags_t flags,
                         void (*ctor)(void*), bool boot) {
   const char* why = nullptr;
-  if (!g_slab_up) why = "slab allocator not initialised";
-  else if (!name || !*name) why = "no name";
-  else if (size == 0 || size > (kPageSize << MAX_ORDER)) why = "bad object size";
-  else if (align && !is_pow2(align)) why = "alignment not a power of two";
-  else if (align > (kPageSize << MAX_ORDER)) why = "alignment too large";
-  else if (flags & ~kValidFlags) why = "unknown flags";
-  else if ((flags & SLAB_CACHE_DMA) && (flags & SLAB_CACHE_DMA32)) why = "both DMA and DMA32";
+  if (!g_slab_up)
+    why = "slab allocator not initialised";
+  else if (!name || !*name)
+    why = "no name";
+  else if (size == 0 || size > (kPageSize << MAX_ORDER))
+    why = "bad object size";
+  else if (align && !is_pow2(align))
+    why = "alignment not a power of two";
+  else if (align > (kPageSize << MAX_ORDER))
+    why = "alignment too large";
+  else if (flags & ~kValidFlags)
+    why = "unknown flags";
+  else if ((flags & SLAB_CACHE_DMA) && (flags & SLAB_CACHE_DMA32))
+    why = "both DMA and DMA32";
   if (why) {
     if (flags & SLAB_PANIC) panic("kmem_cache_create(%s): %s", name ? name : "(null)", why);
     pr_err("kmem_cache_create(%s, %zu, %zu): %s\n", name ? name : "(null)", size, align, why);
@@ -162,7 +169,8 @@ KmemCache* create_cache(const char* name, size_t size, size_t align, slab_flags_
   calculate_sizes(&tmp);
   const int order = calculate_order(tmp.size);
   if (order < 0) {
-    if (flags & SLAB_PANIC) panic("kmem_cache_create(%s): object of %zu bytes too large", name, size);
+    if (flags & SLAB_PANIC)
+      panic("kmem_cache_create(%s): object of %zu bytes too large", name, size);
     pr_err("kmem_cache_create(%s): %u-byte slots do not fit a slab\n", name, tmp.size);
     return nullptr;
   }
@@ -195,7 +203,8 @@ KmemCache* create_cache(const char* name, size_t size, size_t align, slab_flags_
   // shifts successive slabs' objects by a cache line so that equal object
   // offsets in different slabs do not all map to the same cache sets.
   s->colour_off = static_cast<uint32_t>(s->align > kCacheLineSize ? s->align : kCacheLineSize);
-  s->colour = static_cast<uint32_t>((s->slab_bytes() - uint64_t{s->objects} * s->size) / s->colour_off) + 1;
+  s->colour =
+      static_cast<uint32_t>((s->slab_bytes() - uint64_t{s->objects} * s->size) / s->colour_off) + 1;
   s->batch = (limit + 1) / 2;
   s->max_empty = 2;
   s->boot = boot;
@@ -214,18 +223,33 @@ inline SlabState slab_state(const Page* slab, uint32_t inuse) {
 
 void list_add_state(KmemCacheNode* n, Page* slab, SlabState st) {
   switch (st) {
-    case kEmpty: n->empty.push_front(&slab->lru); ++n->nr_empty; break;
-    case kPartial: n->partial.push_front(&slab->lru); ++n->nr_partial; break;
-    case kFull: n->full.push_front(&slab->lru); ++n->nr_full; break;
+    case kEmpty:
+      n->empty.push_front(&slab->lru);
+      ++n->nr_empty;
+      break;
+    case kPartial:
+      n->partial.push_front(&slab->lru);
+      ++n->nr_partial;
+      break;
+    case kFull:
+      n->full.push_front(&slab->lru);
+      ++n->nr_full;
+      break;
   }
 }
 
 void list_del_state(KmemCacheNode* n, Page* slab, SlabState st) {
   slab->lru.unlink();
   switch (st) {
-    case kEmpty: --n->nr_empty; break;
-    case kPartial: --n->nr_partial; break;
-    case kFull: --n->nr_full; break;
+    case kEmpty:
+      --n->nr_empty;
+      break;
+    case kPartial:
+      --n->nr_partial;
+      break;
+    case kFull:
+      --n->nr_full;
+      break;
   }
 }
 
@@ -255,8 +279,8 @@ inline void* slab_take(const KmemCache* s, KmemCacheNode* n, Page* slab) {
   void* next = get_freepointer(s, obj);
   if (s->debug() && next && slab_obj_index(s, slab, next) < 0) {
     slab_report(s, "Freepointer corrupt",
-                "free object %p of slab %p points to %p; rest of the slab's freelist dropped\n", obj,
-                slab_base(slab), next);
+                "free object %p of slab %p points to %p; rest of the slab's freelist dropped\n",
+                obj, slab_base(slab), next);
     next = nullptr;
   }
   slab->slab.freelist = next;
@@ -276,7 +300,8 @@ inline void slab_put(const KmemCache* s, KmemCacheNode* n, Page* slab, void* obj
 Page* new_slab(KmemCache* s, gfp_t gfp, int nid) {
   Page* slab = alloc_pages_node(nid, (gfp & ~kGfpNotForPages) | s->allocflags, s->order);
   if (!slab) return nullptr;
-  const uint32_t colour = s->colour > 1 ? s->colour_next.fetch_add(1, std::memory_order_relaxed) % s->colour : 0;
+  const uint32_t colour =
+      s->colour > 1 ? s->colour_next.fetch_add(1, std::memory_order_relaxed) % s->colour : 0;
   slab->private_data = uint64_t{colour} * s->colour_off;
   slab->slab.slab_cache = s;
   slab->slab.inuse = 0;
@@ -382,7 +407,8 @@ void* refill_array(KmemCache* s, KmemCacheCpu* c, gfp_t gfp, int nid) {
     sn->list_lock.lock();
     add_new_slab(sn, slab);
     const uint32_t old = slab->slab.inuse;
-    while (slab->slab.freelist && c->avail < s->batch) c->entry[c->avail++] = slab_take(s, sn, slab);
+    while (slab->slab.freelist && c->avail < s->batch)
+      c->entry[c->avail++] = slab_take(s, sn, slab);
     relist(sn, slab, old);
     park_if_dropped(sn, slab);
     sn->list_lock.unlock();
@@ -454,8 +480,8 @@ Page* checked_slab(KmemCache* s, void* obj) {
     return nullptr;
   }
   if (slab_obj_index(s, slab, obj) < 0) {
-    slab_report(s, "Invalid object pointer", "%p is not the start of an object (slab %p); free refused\n",
-                obj, slab_base(slab));
+    slab_report(s, "Invalid object pointer",
+                "%p is not the start of an object (slab %p); free refused\n", obj, slab_base(slab));
     return nullptr;
   }
   return slab;
@@ -507,7 +533,9 @@ void* kmem_cache_alloc_node(KmemCache* s, gfp_t gfp, int nid) {
   return obj;
 }
 
-void* kmem_cache_alloc(KmemCache* s, gfp_t gfp) { return kmem_cache_alloc_node(s, gfp, NUMA_NO_NODE); }
+void* kmem_cache_alloc(KmemCache* s, gfp_t gfp) {
+  return kmem_cache_alloc_node(s, gfp, NUMA_NO_NODE);
+}
 
 void kmem_cache_free(KmemCache* s, void* obj) {
   if (!obj || !s) return;
@@ -523,8 +551,8 @@ void kmem_cache_free(KmemCache* s, void* obj) {
     if (c->avail && c->entry[c->avail - 1] == obj) {
       c->lock.unlock();
       arch::irq_restore(irq);
-      slab_report(s, "Object already free", "double free of object %p (CPU %u array); free refused\n",
-                  obj, cpu);
+      slab_report(s, "Object already free",
+                  "double free of object %p (CPU %u array); free refused\n", obj, cpu);
       return;
     }
     if (c->avail == s->limit) {

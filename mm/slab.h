@@ -39,15 +39,16 @@ using slab_flags_t = uint32_t;
 // Flag names and meanings from Linux include/linux/slab.h (bit values are
 // this kernel's own).
 inline constexpr slab_flags_t SLAB_CONSISTENCY_CHECKS = 1u << 0;  // full checks on free ("F")
-inline constexpr slab_flags_t SLAB_RED_ZONE = 1u << 1;            // guard bytes around objects ("Z")
-inline constexpr slab_flags_t SLAB_POISON = 1u << 2;              // poison free objects ("P")
-inline constexpr slab_flags_t SLAB_HWCACHE_ALIGN = 1u << 3;       // align objects to cache lines
-inline constexpr slab_flags_t SLAB_CACHE_DMA = 1u << 4;           // slabs from ZONE_DMA
-inline constexpr slab_flags_t SLAB_CACHE_DMA32 = 1u << 5;         // slabs from ZONE_DMA32
-inline constexpr slab_flags_t SLAB_PANIC = 1u << 6;               // panic if creation fails
-inline constexpr slab_flags_t SLAB_NO_DEBUG = 1u << 7;            // ignore slab_debug= (internal caches)
+inline constexpr slab_flags_t SLAB_RED_ZONE = 1u << 1;       // guard bytes around objects ("Z")
+inline constexpr slab_flags_t SLAB_POISON = 1u << 2;         // poison free objects ("P")
+inline constexpr slab_flags_t SLAB_HWCACHE_ALIGN = 1u << 3;  // align objects to cache lines
+inline constexpr slab_flags_t SLAB_CACHE_DMA = 1u << 4;      // slabs from ZONE_DMA
+inline constexpr slab_flags_t SLAB_CACHE_DMA32 = 1u << 5;    // slabs from ZONE_DMA32
+inline constexpr slab_flags_t SLAB_PANIC = 1u << 6;          // panic if creation fails
+inline constexpr slab_flags_t SLAB_NO_DEBUG = 1u << 7;       // ignore slab_debug= (internal caches)
 
-inline constexpr slab_flags_t SLAB_DEBUG_FLAGS = SLAB_CONSISTENCY_CHECKS | SLAB_RED_ZONE | SLAB_POISON;
+inline constexpr slab_flags_t SLAB_DEBUG_FLAGS =
+    SLAB_CONSISTENCY_CHECKS | SLAB_RED_ZONE | SLAB_POISON;
 
 // Byte patterns (Linux include/linux/poison.h).
 inline constexpr uint8_t POISON_INUSE = 0x5a;       // allocated, not yet initialised; slab padding
@@ -77,7 +78,9 @@ KmemCache* kmem_cache_create(const char* name, size_t size, size_t align, slab_f
 void* kmem_cache_alloc(KmemCache* s, gfp_t gfp);
 // An object from node nid if it has memory (NUMA_NO_NODE: this CPU's node).
 void* kmem_cache_alloc_node(KmemCache* s, gfp_t gfp, int nid);
-inline void* kmem_cache_zalloc(KmemCache* s, gfp_t gfp) { return kmem_cache_alloc(s, gfp | __GFP_ZERO); }
+inline void* kmem_cache_zalloc(KmemCache* s, gfp_t gfp) {
+  return kmem_cache_alloc(s, gfp | __GFP_ZERO);
+}
 
 // Returns obj to s. nullptr is ignored. A pointer that is not an object of
 // s (not slab memory, another cache's object, inside an object, already

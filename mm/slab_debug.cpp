@@ -48,18 +48,31 @@ bool parse_block(std::string_view b) {
   bool ok = true;
   const size_t comma = b.find(',');
   const std::string_view opts = b.substr(0, comma);
-  const std::string_view names = comma == std::string_view::npos ? std::string_view() : b.substr(comma + 1);
+  const std::string_view names =
+      comma == std::string_view::npos ? std::string_view() : b.substr(comma + 1);
   slab_flags_t flags = 0;
   if (opts.empty()) {
     flags = SLAB_DEBUG_FLAGS;  // bare slab_debug: everything we have
   } else {
     for (char ch : opts) {
       switch (ch | 0x20) {
-        case 'f': flags |= SLAB_CONSISTENCY_CHECKS; break;
-        case 'z': flags |= SLAB_RED_ZONE; break;
-        case 'p': flags |= SLAB_POISON; break;
-        case 'u': case 't': case 'a': case 'o': break;  // tracking/tracing: not implemented, harmless
-        case '-': flags = 0; break;  // ('-' | 0x20 == '-')
+        case 'f':
+          flags |= SLAB_CONSISTENCY_CHECKS;
+          break;
+        case 'z':
+          flags |= SLAB_RED_ZONE;
+          break;
+        case 'p':
+          flags |= SLAB_POISON;
+          break;
+        case 'u':
+        case 't':
+        case 'a':
+        case 'o':
+          break;  // tracking/tracing: not implemented, harmless
+        case '-':
+          flags = 0;
+          break;  // ('-' | 0x20 == '-')
         default:
           pr_warn("slab_debug: unknown option '%c' ignored\n", ch);
           ok = false;
@@ -98,8 +111,8 @@ bool check_bytes(const KmemCache* s, void* obj, uint8_t* start, size_t len, uint
                  const char* what) {
   const uint8_t* bad = find_mismatch(start, len, expect);
   if (!bad) return true;
-  slab_report(s, what, "object %p: byte at %p (object offset %ld) is 0x%02x instead of 0x%02x\n", obj,
-              bad, static_cast<long>(bad - static_cast<uint8_t*>(obj)), *bad, expect);
+  slab_report(s, what, "object %p: byte at %p (object offset %ld) is 0x%02x instead of 0x%02x\n",
+              obj, bad, static_cast<long>(bad - static_cast<uint8_t*>(obj)), *bad, expect);
   std::memset(start, expect, len);
   return false;
 }
@@ -107,8 +120,10 @@ bool check_bytes(const KmemCache* s, void* obj, uint8_t* start, size_t len, uint
 bool check_red_zones(const KmemCache* s, void* obj, uint8_t val) {
   if (!s->red_zone()) return true;
   auto* o = static_cast<uint8_t*>(obj);
-  bool ok = check_bytes(s, obj, o - s->red_left_pad, s->red_left_pad, val, "Left Redzone overwritten");
-  ok &= check_bytes(s, obj, o + s->object_size, s->rz_end - s->object_size, val, "Right Redzone overwritten");
+  bool ok =
+      check_bytes(s, obj, o - s->red_left_pad, s->red_left_pad, val, "Left Redzone overwritten");
+  ok &= check_bytes(s, obj, o + s->object_size, s->rz_end - s->object_size, val,
+                    "Right Redzone overwritten");
   return ok;
 }
 
@@ -159,8 +174,8 @@ void slab_set_debug_flags(slab_flags_t flags, std::string_view only_cache) {
     r.used = true;
     return;
   }
-  pr_warn("slab_debug: no room for another cache rule (%.*s)\n", static_cast<int>(only_cache.size()),
-          only_cache.data());
+  pr_warn("slab_debug: no room for another cache rule (%.*s)\n",
+          static_cast<int>(only_cache.size()), only_cache.data());
 }
 
 slab_flags_t slab_debug_flags_for(const char* name) {
@@ -195,8 +210,8 @@ bool check_object_free(const KmemCache* s, const Page*, void* obj) {
     if (!bad && o[s->object_size - 1] != POISON_END) bad = o + s->object_size - 1;
     if (bad) {
       slab_report(s, "Poison overwritten",
-                  "object %p written after free: byte at %p (object offset %ld) is 0x%02x\n", obj, bad,
-                  static_cast<long>(bad - o), *bad);
+                  "object %p written after free: byte at %p (object offset %ld) is 0x%02x\n", obj,
+                  bad, static_cast<long>(bad - o), *bad);
       std::memset(o, POISON_FREE, s->object_size - 1);
       o[s->object_size - 1] = POISON_END;
       ok = false;
@@ -231,8 +246,9 @@ bool check_slab_padding(const KmemCache* s, const Page* slab) {
   for (auto [b, e] : {std::pair<uint64_t, uint64_t>{0, head}, {tail, s->slab_bytes()}}) {
     const uint8_t* bad = find_mismatch(base + b, e - b, POISON_INUSE);
     if (bad) {
-      slab_report(s, "Padding overwritten", "slab %p: byte at %p (slab offset %ld) is 0x%02x instead of 0x%02x\n",
-                  base, bad, static_cast<long>(bad - base), *bad, POISON_INUSE);
+      slab_report(s, "Padding overwritten",
+                  "slab %p: byte at %p (slab offset %ld) is 0x%02x instead of 0x%02x\n", base, bad,
+                  static_cast<long>(bad - base), *bad, POISON_INUSE);
       std::memset(base + b, POISON_INUSE, e - b);
       ok = false;
     }
@@ -254,8 +270,10 @@ unsigned kmem_cache_validate(KmemCache* s) {
         if (!s->debug()) return;
         for (unsigned i = 0; i < slab->slab.objects; ++i) {
           void* obj = object_at(s, slab, i);
-          if (on_freelist(s, slab, obj)) check_object_free(s, slab, obj);
-          else check_object_inuse(s, slab, obj);
+          if (on_freelist(s, slab, obj))
+            check_object_free(s, slab, obj);
+          else
+            check_object_inuse(s, slab, obj);
         }
       });
     }

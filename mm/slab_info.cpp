@@ -12,11 +12,11 @@ namespace k {
 namespace {
 
 struct CacheStats {
-  uint64_t active_objs = 0;  // handed to callers
-  uint64_t num_objs = 0;     // in all slabs
-  uint64_t active_slabs = 0; // partial + full
+  uint64_t active_objs = 0;   // handed to callers
+  uint64_t num_objs = 0;      // in all slabs
+  uint64_t active_slabs = 0;  // partial + full
   uint64_t num_slabs = 0;
-  uint64_t cpu_objs = 0;     // parked in per-CPU arrays
+  uint64_t cpu_objs = 0;  // parked in per-CPU arrays
 };
 
 CacheStats cache_stats(KmemCache* s) {
@@ -49,16 +49,19 @@ void for_each_cache(F f) {
 void slabinfo_dump() {
   // Linux mm/slab_common.c print_slabinfo_header(), version 2.1.
   pr_info("slabinfo - version: 2.1\n");
-  pr_info("# name            <active_objs> <num_objs> <objsize> <objperslab> <pagesperslab> : tunables "
-          "<limit> <batchcount> <sharedfactor> : slabdata <active_slabs> <num_slabs> <sharedavail>\n");
+  pr_info(
+      "# name            <active_objs> <num_objs> <objsize> <objperslab> <pagesperslab> : tunables "
+      "<limit> <batchcount> <sharedfactor> : slabdata <active_slabs> <num_slabs> <sharedavail>\n");
   for_each_cache([](KmemCache* s) {
     const CacheStats st = cache_stats(s);
-    pr_info("%-17s %6llu %6llu %6u %4u %4u : tunables %4u %4u %4u : slabdata %6llu %6llu %6u\n", s->name,
-            static_cast<unsigned long long>(st.active_objs), static_cast<unsigned long long>(st.num_objs),
-            s->size, s->objects, 1u << s->order, s->limit, s->batch, 0u,
-            static_cast<unsigned long long>(st.active_slabs), static_cast<unsigned long long>(st.num_slabs), 0u);
+    pr_info("%-17s %6llu %6llu %6u %4u %4u : tunables %4u %4u %4u : slabdata %6llu %6llu %6u\n",
+            s->name, static_cast<unsigned long long>(st.active_objs),
+            static_cast<unsigned long long>(st.num_objs), s->size, s->objects, 1u << s->order,
+            s->limit, s->batch, 0u, static_cast<unsigned long long>(st.active_slabs),
+            static_cast<unsigned long long>(st.num_slabs), 0u);
   });
-  pr_info("kmalloc large allocations: %llu pages\n", static_cast<unsigned long long>(kmalloc_large_pages()));
+  pr_info("kmalloc large allocations: %llu pages\n",
+          static_cast<unsigned long long>(kmalloc_large_pages()));
 }
 
 uint64_t slab_nr_objects() {

@@ -36,7 +36,7 @@ namespace k {
 // same trade as the page allocator's pcp lock).
 struct alignas(kCacheLineSize) KmemCacheCpu {
   SpinLock lock;
-  uint32_t avail = 0;   // entries in use: entry[0 .. avail)
+  uint32_t avail = 0;      // entries in use: entry[0 .. avail)
   void** entry = nullptr;  // [limit], top is the most recently freed (cache-hot)
   uint64_t alloc_hit = 0, alloc_miss = 0, free_hit = 0, free_miss = 0;
 };
@@ -58,21 +58,21 @@ struct KmemCache {
   uint32_t size = 0;         // slot stride
   uint32_t align = 0;
   uint32_t red_left_pad = 0;
-  uint32_t rz_end = 0;       // end of the right red zone (object-relative)
-  uint32_t offset = 0;       // free pointer, object-relative
+  uint32_t rz_end = 0;  // end of the right red zone (object-relative)
+  uint32_t offset = 0;  // free pointer, object-relative
   slab_flags_t flags = 0;
   void (*ctor)(void*) = nullptr;
-  unsigned order = 0;        // pages per slab = 1 << order
-  unsigned objects = 0;      // per slab
-  gfp_t allocflags = 0;      // zone and compound bits for slab pages
-  uint32_t colour_off = 0;   // colour step in bytes
-  uint32_t colour = 0;       // number of colours (offsets 0 .. colour-1 steps)
+  unsigned order = 0;       // pages per slab = 1 << order
+  unsigned objects = 0;     // per slab
+  gfp_t allocflags = 0;     // zone and compound bits for slab pages
+  uint32_t colour_off = 0;  // colour step in bytes
+  uint32_t colour = 0;      // number of colours (offsets 0 .. colour-1 steps)
   std::atomic<uint32_t> colour_next{0};
-  uint32_t limit = 0;        // per-CPU array size (0: no arrays, debug caches)
-  uint32_t batch = 0;        // refill/flush chunk
-  uint32_t max_empty = 0;    // empty slabs a node keeps before freeing
-  bool boot = false;         // descriptor from boot memory; never destroyed
-  ListNode list;             // on g_slab_caches
+  uint32_t limit = 0;      // per-CPU array size (0: no arrays, debug caches)
+  uint32_t batch = 0;      // refill/flush chunk
+  uint32_t max_empty = 0;  // empty slabs a node keeps before freeing
+  bool boot = false;       // descriptor from boot memory; never destroyed
+  ListNode list;           // on g_slab_caches
   unsigned nr_cpus = 0;
   unsigned nr_nodes = 0;
   KmemCacheCpu* cpu = nullptr;    // [nr_cpus]
@@ -92,10 +92,14 @@ inline Page* obj_to_slab(const void* obj) {
 inline char* slab_base(const Page* slab) { return static_cast<char*>(page_address(slab)); }
 // First slot: colour offset recorded in the slab's private word.
 inline char* slab_first_slot(const Page* slab) { return slab_base(slab) + slab->private_data; }
-inline KmemCache* slab_cache(const Page* slab) { return static_cast<KmemCache*>(slab->slab.slab_cache); }
+inline KmemCache* slab_cache(const Page* slab) {
+  return static_cast<KmemCache*>(slab->slab.slab_cache);
+}
 
 inline void* slot_object(const KmemCache* s, char* slot) { return slot + s->red_left_pad; }
-inline char* object_slot(const KmemCache* s, void* obj) { return static_cast<char*>(obj) - s->red_left_pad; }
+inline char* object_slot(const KmemCache* s, void* obj) {
+  return static_cast<char*>(obj) - s->red_left_pad;
+}
 inline void* object_at(const KmemCache* s, const Page* slab, unsigned i) {
   return slot_object(s, slab_first_slot(slab) + static_cast<uint64_t>(i) * s->size);
 }
@@ -112,8 +116,8 @@ inline KmemCacheNode* get_node(KmemCache* s, int nid) { return &s->node[nid]; }
 
 // ---- debug (slab_debug.cpp) ----
 // One report: "BUG <cache>: <what>" plus a detail line; counts it.
-[[gnu::format(printf, 3, 4)]] void slab_report(const KmemCache* s, const char* what, const char* fmt,
-                                               ...);
+[[gnu::format(printf, 3, 4)]] void slab_report(const KmemCache* s, const char* what,
+                                               const char* fmt, ...);
 // Debug flags that slab_debug= asks for on a cache called `name`.
 slab_flags_t slab_debug_flags_for(const char* name);
 void slab_debug_reset();

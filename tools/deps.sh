@@ -12,6 +12,7 @@ PKGS=(
   libgtest-dev libfdt-dev device-tree-compiler
   clang lld libclang-rt-14-dev clang-format
   mtools dosfstools gdb-multiarch cpio
+  valgrind libjemalloc-dev libmimalloc-dev python3-matplotlib
 )
 
 missing=()

@@ -171,7 +171,7 @@ Result<int> spawn_user(const char* path, const char* const* argv, const char* co
     if (*p == '/' && p[1]) base = p + 1;
   Task* t = task_alloc(base);
   if (!t) return Errno::kENOMEM;
-  t->out_indent = parent->out_indent;
+  t->out_prefix = parent->out_prefix;
   t->files = files_new_console();
   if (!t->files || !attach_task(t, parent)) {
     files_free(t->files);
@@ -192,6 +192,19 @@ Result<int> spawn_user(const char* path, const char* const* argv, const char* co
     return r.error();
   }
   arch::prepare_new_context(&t->ctx, t->kstack.top, fork_child_start, nullptr);
+  const int pid = t->pid;
+  sched_start_task(t);
+  return pid;
+}
+
+Result<int> kthread_spawn(void (*fn)(void*), void* arg, const char* name) {
+  Task* t = kthread_create(fn, arg, name);
+  if (!t) return Errno::kENOMEM;
+  if (!attach_task(t, current())) {
+    kfree(reinterpret_cast<void*>(t->ctx.s[1]));  // the start record (arch/context.h)
+    task_free(t);
+    return Errno::kENOMEM;
+  }
   const int pid = t->pid;
   sched_start_task(t);
   return pid;
@@ -221,7 +234,7 @@ Result<int> do_fork(uint64_t flags, uint64_t newsp, uint64_t child_tidptr) {
   child->fpu = parent->fpu;
   memcpy(child->sigactions, parent->sigactions, sizeof(child->sigactions));
   child->sigmask = parent->sigmask;
-  child->out_indent = parent->out_indent;
+  child->out_prefix = parent->out_prefix;
   *child->user_frame() = *parent->user_frame();
   child->user_frame()->regs[10] = 0;  // fork returns 0 in the child
   if (newsp) child->user_frame()->regs[2] = newsp;

@@ -32,6 +32,10 @@ Result<int> spawn_user(const char* path, const char* const* argv, const char* co
 // task's user frame is set up to enter the new program.
 Result<void> do_execve(const char* path, const char* const* argv, const char* const* envp);
 
+// Starts a kernel thread running fn(arg) as a child of the calling task
+// (reaped with do_wait4 like a process). Returns its pid.
+Result<int> kthread_spawn(void (*fn)(void*), void* arg, const char* name);
+
 // fork semantics of clone(): returns the child's pid.
 Result<int> do_fork(uint64_t flags, uint64_t newsp, uint64_t child_tidptr);
 

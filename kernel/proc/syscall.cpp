@@ -264,11 +264,10 @@ int64_t file_read(OpenFile* f, uint64_t ubuf, uint64_t len, uint64_t* pos) {
   return e(Errno::kEINVAL);
 }
 
-// Writes bytes to the console, indenting each line by the task's
-// out_indent.
+// Writes bytes to the console, starting each line with the task's
+// out_prefix.
 void console_emit(Task* t, const char* s, size_t n) {
-  static const char kSpaces[] = "                ";
-  if (!t->out_indent) {
+  if (!t->out_prefix) {
     console_write(s, n);
     return;
   }
@@ -277,7 +276,7 @@ void console_emit(Task* t, const char* s, size_t n) {
     if (t->out_bol) {
       if (i > start) console_write(s + start, i - start);
       start = i;
-      console_write(kSpaces, t->out_indent < 16 ? t->out_indent : 16);
+      console_write(t->out_prefix, strlen(t->out_prefix));
       t->out_bol = false;
     }
     if (s[i] == '\n') t->out_bol = true;

@@ -13,6 +13,7 @@
 
 #include "arch/riscv/kernel/smp.h"
 #include "kernel/printk.h"
+#include "kernel/proc/process.h"
 #include "mm/kmalloc.h"
 #include "mm/mm_struct.h"
 
@@ -35,6 +36,7 @@ struct RunQueue {
   Task* idle = nullptr;
   std::atomic<unsigned> nr_running{0};
   std::atomic<bool> need_resched{false};
+  std::atomic<bool> busy{false};  // running something other than idle
 };
 
 RunQueue g_rqs[kMaxCpus];
@@ -88,6 +90,7 @@ void context_switch(Task* prev, Task* next) {
   if (next->mm) arch::fpu_restore(&next->fpu);
   this_cpu_write(g_current, next);
   this_cpu_write(g_prev, prev);
+  this_rq().busy.store(!next->is_idle, std::memory_order_relaxed);
   g_switches.fetch_add(1, std::memory_order_relaxed);
   __switch_to(&prev->ctx, &next->ctx);
   sched_tail();
@@ -172,6 +175,14 @@ bool sched_init() {
   rq_of(cpu).idle = idle;
   this_cpu_write(g_current, kmain);
   g_ready.store(true, std::memory_order_release);
+  // Let the other harts adopt their idle tasks now (they notice at their
+  // next tick), so that what they allocate for it is not mistaken for
+  // what the first processes use.
+  const uint64_t deadline = arch::uptime_ns() + 200000000ull;
+  for (unsigned c = 0; c < arch::nr_cpus() && c < kMaxCpus; ++c)
+    while (c != cpu && arch::cpu_online(c) && !__atomic_load_n(&rq_of(c).idle, __ATOMIC_ACQUIRE) &&
+           arch::uptime_ns() < deadline)
+      arch::cpu_relax();
   pr_info("sched: run queues ready (%u CPUs, %d-tick slices)\n", arch::nr_online_cpus(),
           kTimeSliceTicks);
   return true;
@@ -188,8 +199,8 @@ bool sched_init() {
     pr_err("sched: CPU%u has no idle task; it stays out of scheduling\n", cpu);
     for (;;) arch::wait_for_interrupt();
   }
-  rq_of(cpu).idle = idle;
   this_cpu_write(g_current, idle);
+  __atomic_store_n(&rq_of(cpu).idle, idle, __ATOMIC_RELEASE);
   idle_loop();
   __builtin_unreachable();
 }
@@ -225,8 +236,10 @@ void sched_start_task(Task* t) {
   unsigned best = arch::this_cpu();
   unsigned best_n = ~0u;
   for (unsigned c = 0; c < arch::nr_cpus() && c < kMaxCpus; ++c) {
-    if (!arch::cpu_online(c) || !rq_of(c).idle) continue;
-    const unsigned n = rq_of(c).nr_running.load() + (c == arch::this_cpu() ? 1 : 0);
+    if ((c != arch::this_cpu() && !arch::cpu_online(c)) || !rq_of(c).idle) continue;
+    // Load: queued tasks plus the one running (the caller, on its CPU).
+    const unsigned n = rq_of(c).nr_running.load() +
+                       ((c == arch::this_cpu() || rq_of(c).busy.load()) ? 1 : 0);
     if (n < best_n) {
       best = c;
       best_n = n;
@@ -358,12 +371,12 @@ void* kthread_trampoline(void* p) {
   void* arg = s->arg;
   kfree(s);
   fn(arg);
-  pr_err("sched: kernel thread %s returned\n", t->comm);
-  for (;;) arch::wait_for_interrupt();
+  (void)t;
+  do_exit(0);  // a kernel thread's end is an exit with status 0
 }
 }  // namespace
 
-Task* kthread_run(void (*fn)(void*), void* arg, const char* name) {
+Task* kthread_create(void (*fn)(void*), void* arg, const char* name) {
   auto* s = static_cast<KthreadStart*>(kmalloc(sizeof(KthreadStart), GFP_KERNEL));
   Task* t = s ? task_alloc(name) : nullptr;
   if (!t) {
@@ -373,7 +386,6 @@ Task* kthread_run(void (*fn)(void*), void* arg, const char* name) {
   s->fn = fn;
   s->arg = arg;
   arch::prepare_new_context(&t->ctx, t->kstack.top, kthread_trampoline, s);
-  sched_start_task(t);
   return t;
 }
 

@@ -37,9 +37,10 @@ Task* task_alloc(const char* name);
 void task_free(Task* t);
 // Makes a new task runnable on the least-loaded online CPU.
 void sched_start_task(Task* t);
-// Starts a kernel thread running fn(arg); fn must end with do_exit
-// semantics (kthread_exit) — it must not return.
-Task* kthread_run(void (*fn)(void*), void* arg, const char* name);
+// A kernel thread that will run fn(arg) and then exit with status 0;
+// not yet started (kernel/proc/process.h kthread_spawn links it into the
+// task tree and starts it). nullptr without memory.
+Task* kthread_create(void (*fn)(void*), void* arg, const char* name);
 
 void wake_up_process(Task* t);
 void wake_up_all(WaitQueue& wq);

@@ -77,10 +77,10 @@ struct Task {
   SigAction sigactions[kNrSignals];
   uint64_t start_ns = 0;
   uint64_t utime_ticks = 0, stime_ticks = 0;
-  // Console output of this process is indented by this many spaces at
-  // each line start (the KTAP runner nests program output one level
-  // deeper); inherited across fork and exec.
-  uint8_t out_indent = 0;
+  // Console output of this process gets this prefix at each line start
+  // (the KTAP runner turns program output into diagnostic lines of the
+  // program's test case); inherited across fork and exec. Static string.
+  const char* out_prefix = nullptr;
   bool out_bol = true;
 
   bool is_user() const { return mm != nullptr; }

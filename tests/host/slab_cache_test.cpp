@@ -29,7 +29,8 @@ struct Params {
 // Random alloc/free with a model of live objects: no two live objects
 // overlap, every object is aligned, its contents survive until freed, and
 // the live-object counter matches the model at every step.
-void run_model(KmemCache* c, const Params& p, uint64_t base_objects, unsigned steps, unsigned seed) {
+void run_model(KmemCache* c, const Params& p, uint64_t base_objects, unsigned steps,
+               unsigned seed) {
   std::mt19937 rng(seed);
   std::map<uintptr_t, uint8_t> live;  // address -> fill byte
   const size_t align = std::max<size_t>(p.align, k::kSlabMinAlign);
@@ -54,7 +55,8 @@ void run_model(KmemCache* c, const Params& p, uint64_t base_objects, unsigned st
       auto it = live.begin();
       std::advance(it, rng() % live.size());
       auto* obj = reinterpret_cast<uint8_t*>(it->first);
-      for (size_t b = 0; b < p.size; ++b) ASSERT_EQ(obj[b], it->second) << "object contents changed";
+      for (size_t b = 0; b < p.size; ++b)
+        ASSERT_EQ(obj[b], it->second) << "object contents changed";
       k::kmem_cache_free(c, obj);
       live.erase(it);
     }
@@ -115,7 +117,8 @@ TEST_F(Slab, bad_arguments_are_refused) {
   EXPECT_EQ(k::kmem_cache_create("align3", 64, 3, 0, nullptr), nullptr);
   EXPECT_EQ(k::kmem_cache_create(nullptr, 64, 0, 0, nullptr), nullptr);
   EXPECT_EQ(k::kmem_cache_create("huge", size_t{1} << 40, 0, 0, nullptr), nullptr);
-  EXPECT_EQ(k::kmem_cache_create("both", 64, 0, k::SLAB_CACHE_DMA | k::SLAB_CACHE_DMA32, nullptr), nullptr);
+  EXPECT_EQ(k::kmem_cache_create("both", 64, 0, k::SLAB_CACHE_DMA | k::SLAB_CACHE_DMA32, nullptr),
+            nullptr);
   EXPECT_EQ(k::kmem_cache_create("flags", 64, 0, 1u << 30, nullptr), nullptr);
   EXPECT_EQ(count(host::log_text(), "kmem_cache_create("), 6u);
   EXPECT_EQ(k::kmem_cache_alloc(nullptr, GFP_KERNEL), nullptr);
@@ -199,7 +202,9 @@ TEST_F(Slab, destroy_refuses_while_objects_are_live) {
   void* b = k::kmem_cache_alloc(c, GFP_KERNEL);
   EXPECT_FALSE(k::kmem_cache_destroy(c));
   const std::string log = host::log_text();
-  EXPECT_NE(log.find("kmem_cache_destroy busy: Slab cache still has objects (2)"), std::string::npos) << log;
+  EXPECT_NE(log.find("kmem_cache_destroy busy: Slab cache still has objects (2)"),
+            std::string::npos)
+      << log;
   EXPECT_EQ(count(log, "still allocated"), 2u);
   // The cache still works after the refusal.
   k::kmem_cache_free(c, a);
@@ -453,7 +458,10 @@ TEST_F(Slab, all_cpus_alloc_and_free_concurrently_with_cross_cpu_frees) {
       const unsigned r = rng() % 10;
       if (r < 5 || mine.empty()) {
         auto* o = static_cast<uint64_t*>(k::kmem_cache_alloc(c, GFP_KERNEL));
-        if (!o) { bad = true; return; }
+        if (!o) {
+          bad = true;
+          return;
+        }
         for (int w = 0; w < 12; ++w) o[w] = reinterpret_cast<uintptr_t>(o) ^ w;
         mine.push_back(o);
       } else if (r < 8) {

@@ -161,7 +161,10 @@ TEST_F(Kmalloc, all_cpus_kmalloc_and_kfree_at_once) {
       if (live.size() < 200 && (rng() & 1)) {
         const size_t size = 1 + rng() % (rng() % 16 == 0 ? 20000 : 600);
         auto* p = static_cast<uint8_t*>(k::kmalloc(size, GFP_KERNEL));
-        if (!p) { bad = true; return; }
+        if (!p) {
+          bad = true;
+          return;
+        }
         std::memset(p, static_cast<int>(cpu + 1), size);
         live.emplace_back(p, size);
       } else if (!live.empty()) {

@@ -15,7 +15,9 @@ namespace {
 
 size_t slabtest_count(const std::string& log) {
   size_t n = 0;
-  for (size_t p = log.find("free_percpu:"); p != std::string::npos; p = log.find("free_percpu:", p + 1)) ++n;
+  for (size_t p = log.find("free_percpu:"); p != std::string::npos;
+       p = log.find("free_percpu:", p + 1))
+    ++n;
   return n;
 }
 
@@ -27,7 +29,8 @@ class PercpuAlloc : public ::testing::Test {
     host::log_clear();
     arch::set_nr_cpus(kCpus);
     for (unsigned c = 0; c < kCpus; ++c) {
-      areas_[c] = static_cast<char*>(std::aligned_alloc(4096, k::align_up(k::percpu_area_size(), 4096)));
+      areas_[c] =
+          static_cast<char*>(std::aligned_alloc(4096, k::align_up(k::percpu_area_size(), 4096)));
       std::memset(areas_[c], 0xee, k::percpu_area_size());  // garbage, like memblock memory
       arch::set_cpu_block(c, reinterpret_cast<arch::CpuBlock*>(areas_[c]));
     }
@@ -57,7 +60,8 @@ TEST_F(PercpuAlloc, each_cpu_has_its_own_zeroed_copy) {
   ASSERT_NE(v, nullptr);
   for (unsigned c = 0; c < kCpus; ++c) {
     uint64_t* p = per_cpu_ptr(v, c);
-    EXPECT_EQ(reinterpret_cast<char*>(p), areas_[c] + (reinterpret_cast<char*>(v) - __percpu_start));
+    EXPECT_EQ(reinterpret_cast<char*>(p),
+              areas_[c] + (reinterpret_cast<char*>(v) - __percpu_start));
     EXPECT_EQ(*p, 0u);
     *p = 100 + c;
   }
@@ -91,7 +95,8 @@ TEST_F(PercpuAlloc, randomized_allocations_are_aligned_and_disjoint) {
       if (next != live.begin()) {
         ASSERT_LE(std::prev(next)->first + std::prev(next)->second, a);
       }
-      for (unsigned c = 0; c < kCpus; ++c) std::memset(per_cpu_ptr(static_cast<char*>(p), c), c + 1, size);
+      for (unsigned c = 0; c < kCpus; ++c)
+        std::memset(per_cpu_ptr(static_cast<char*>(p), c), c + 1, size);
       live[a] = size;
     } else if (!live.empty()) {
       auto it = live.begin();
@@ -111,7 +116,8 @@ TEST_F(PercpuAlloc, exhaustion_fails_with_a_warning_and_bad_frees_are_refused) {
   std::vector<void*> v;
   while (void* p = k::alloc_percpu(1000, 16)) v.push_back(p);
   EXPECT_EQ(v.size(), 64u * 1024 / 1008);
-  EXPECT_NE(host::log_text().find("do not fit the 65536-byte dynamic per-CPU region"), std::string::npos);
+  EXPECT_NE(host::log_text().find("do not fit the 65536-byte dynamic per-CPU region"),
+            std::string::npos);
   EXPECT_EQ(k::alloc_percpu(0, 8), nullptr);
   EXPECT_EQ(k::alloc_percpu(8, 3), nullptr);
   k::free_percpu(static_cast<char*>(v[0]) + 16);

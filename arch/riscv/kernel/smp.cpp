@@ -20,6 +20,7 @@
 #include "kernel/sched/sched.h"
 #include "kernel/stack.h"
 #include "mm/memblock.h"
+#include "mm/percpu_alloc.h"
 #include "mm/vmalloc.h"
 
 static_assert(offsetof(arch::SecondaryBoot, satp) == SECONDARY_SATP);
@@ -123,11 +124,14 @@ unsigned smp_enumerate(const k::fdt::Fdt& fdt, uint64_t boot_hartid) {
 }
 
 void percpu_init() {
-  const size_t size = static_cast<size_t>(__percpu_end - __percpu_start);
+  // Each area: a copy of the static template, then the dynamic region that
+  // alloc_percpu() hands out at the same offset on every CPU.
+  const size_t tmpl = static_cast<size_t>(__percpu_end - __percpu_start);
+  const size_t size = k::percpu_area_size();
   for (unsigned cpu = 0; cpu < g_nr_cpus; ++cpu) {
     void* area = k::memblock.alloc(size, 64, g_cpus[cpu].node);
     if (!area) k::panic("percpu: cannot allocate %zu bytes for CPU %u", size, cpu);
-    memcpy(area, __percpu_start, size);
+    memcpy(area, __percpu_start, tmpl);
     auto* b = static_cast<CpuBlock*>(area);
     *b = CpuBlock{};
     b->self = b;
@@ -142,6 +146,7 @@ void percpu_init() {
   boot->stack_top = reinterpret_cast<uint64_t>(boot_stack_top);
   boot->stack_base = boot->stack_top - BOOT_STACK_SIZE;
   asm volatile("mv tp, %0" ::"r"(boot) : "memory");
+  k::percpu_dynamic_init();
 }
 
 void smp_boot_secondaries() {

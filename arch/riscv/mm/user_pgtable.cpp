@@ -4,6 +4,7 @@
 
 #include <atomic>
 
+#include <arch/cpu.h>
 #include <arch/memory.h>
 #include <arch/tlb.h>
 
@@ -111,6 +112,28 @@ void walk(uint64_t* t, unsigned level, uint64_t va, uint64_t last,
   }
 }
 
+uint64_t cpu_bit(unsigned cpu) { return uint64_t{1} << (cpu < 63 ? cpu : 63); }
+
+// Whether no hart but this one can hold entries of `pgd`.
+bool only_this_cpu(const UserPgd* pgd) {
+  const uint64_t m = pgd->cpus.load(std::memory_order_acquire);
+  return (m & ~cpu_bit(this_cpu())) == 0 && this_cpu() < 63;
+}
+
+void flush_range(const UserPgd* pgd, uint64_t start, uint64_t size) {
+  if (only_this_cpu(pgd)) {
+    // Remote harts never ran this address space: a local fence suffices
+    // (and avoids an SBI RFENCE round trip to every hart).
+    const unsigned long f = irq_save();
+    if (pgd->asid) local_flush_tlb_range_asid(start, size, pgd->asid);
+    else local_flush_tlb_all();
+    irq_restore(f);
+    return;
+  }
+  if (pgd->asid) flush_tlb_range_asid(start, size, pgd->asid);
+  else flush_tlb_all();
+}
+
 }  // namespace
 
 uint64_t user_task_size() { return uint64_t{1} << (va_bits(g_layout.levels) - 1); }
@@ -146,8 +169,7 @@ void user_pgd_free(UserPgd* pgd) {
   // Stale entries of this ASID (or, without one, of ASID 0) may sit in
   // any hart's TLB; they must be gone before the tables and the ASID are
   // reused.
-  if (pgd->asid) flush_tlb_range_asid(0, user_task_size(), pgd->asid);
-  else flush_tlb_all();
+  flush_range(pgd, 0, user_task_size());
   uint64_t* r = table_at(pgd->root);
   prune(r, top_level(), 0, user_task_size() - 1, pgd);
   for (unsigned i = 0; i < kUserRootEntries; ++i) {
@@ -197,8 +219,7 @@ void user_free_empty_tables(UserPgd* pgd, uint64_t start, uint64_t end) {
 void user_flush_tlb_range(const UserPgd* pgd, uint64_t start, uint64_t end) {
   if (start >= end) return;
   // Without an ASID the entries carry ASID 0 like everyone's: flush all.
-  if (pgd->asid) flush_tlb_range_asid(start, end - start, pgd->asid);
-  else flush_tlb_all();
+  flush_range(pgd, start, end - start);
 }
 
 void user_flush_tlb_page_local(const UserPgd* pgd, uint64_t va) {
@@ -207,11 +228,12 @@ void user_flush_tlb_page_local(const UserPgd* pgd, uint64_t va) {
 
 void flush_icache_local() { asm volatile("fence.i" ::: "memory"); }
 
-void switch_mm(const UserPgd* pgd) {
+void switch_mm(UserPgd* pgd) {
   if (!pgd) {
     csr_write(satp, pte::make_satp(g_layout.levels, g_early_boot.root_table, 0));
     return;
   }
+  pgd->cpus.fetch_or(cpu_bit(this_cpu()), std::memory_order_acq_rel);
   csr_write(satp, pte::make_satp(g_layout.levels, pgd->root, pgd->asid));
   // An ASID keeps its entries apart; ASID 0 is shared, so start clean.
   if (pgd->asid == 0) local_flush_tlb_all();

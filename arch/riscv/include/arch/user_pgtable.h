@@ -17,6 +17,7 @@
 // leaf pages; this layer only manages table pages and TLB maintenance.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 
 #include "lib/result.h"
@@ -34,6 +35,11 @@ struct UserPgd {
   k::PhysAddr root{0};
   uint64_t nr_tables = 0;  // table pages including the root (VmPTE)
   unsigned asid = 0;
+  // Harts (logical CPUs < 64) that have had this table in satp and so may
+  // cache its entries (Linux mm_cpumask). Flushes go to these harts only;
+  // a process that never left its hart is flushed locally. Bit 63 stands
+  // for every CPU >= 63.
+  std::atomic<uint64_t> cpus{0};
 };
 
 // Exclusive top of user space for the paging mode in use: the lower
@@ -71,7 +77,7 @@ void user_flush_tlb_page_local(const UserPgd* pgd, uint64_t va);
 void flush_icache_local();
 
 // Makes `pgd` this hart's translation (nullptr: the kernel table alone).
-void switch_mm(const UserPgd* pgd);
+void switch_mm(UserPgd* pgd);
 
 // PTE helpers over the raw entry.
 uint64_t user_pte_make(k::PhysAddr pa, uint64_t flags);

@@ -34,7 +34,8 @@ void set_cpu_block(unsigned cpu, CpuBlock* block);
 inline CpuBlock* cpu_block() { return cpu_block_of(this_cpu()); }
 
 inline size_t percpu_offset_of(const void* var) {
-  return static_cast<size_t>(reinterpret_cast<uintptr_t>(var) - reinterpret_cast<uintptr_t>(__percpu_start));
+  return static_cast<size_t>(reinterpret_cast<uintptr_t>(var) -
+                             reinterpret_cast<uintptr_t>(__percpu_start));
 }
 
 template <typename T>
