@@ -81,6 +81,10 @@ void release_task(Task* t) {
   g_nr_tasks.fetch_sub(1);
 }
 
+// A user task's kernel code runs below its TrapFrame (the frame sits at
+// the top of the kernel stack, where trap entry puts it).
+uint64_t user_stack_start(const Task* t) { return reinterpret_cast<uint64_t>(t->user_frame()); }
+
 void* fork_child_start(void*) {
   return current()->user_frame();
 }
@@ -191,7 +195,7 @@ Result<int> spawn_user(const char* path, const char* const* argv, const char* co
     release_task(t);
     return r.error();
   }
-  arch::prepare_new_context(&t->ctx, t->kstack.top, fork_child_start, nullptr);
+  arch::prepare_new_context(&t->ctx, user_stack_start(t), fork_child_start, nullptr);
   const int pid = t->pid;
   sched_start_task(t);
   return pid;
@@ -252,7 +256,7 @@ Result<int> do_fork(uint64_t flags, uint64_t newsp, uint64_t child_tidptr) {
       }
     }
   }
-  arch::prepare_new_context(&child->ctx, child->kstack.top, fork_child_start, nullptr);
+  arch::prepare_new_context(&child->ctx, user_stack_start(child), fork_child_start, nullptr);
   const int pid = child->pid;
   sched_start_task(child);
   return pid;
