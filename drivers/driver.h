@@ -25,5 +25,5 @@ void drivers_probe(const fdt::Fdt& fdt, int first_order, int last_order);
 
 }  // namespace k
 
-#define DECLARE_DRIVER(id, ...)                                                          \
-  [[gnu::used, gnu::section(".drivers")]] static const ::k::Driver driver_##id{__VA_ARGS__}
+#define DECLARE_DRIVER(id, ...) \
+  [[gnu::used, gnu::section(".drivers")]] static const ::k::Driver driver_##id { __VA_ARGS__ }

@@ -22,14 +22,25 @@ class Writer {
     if (cap_ - size_ < need) return false;
     uint32_t sum = 0;
     for (char c : data) sum += static_cast<uint8_t>(c);
-    const uint32_t fields[13] = {ino ? ino : ++auto_ino_, mode, 0, 0, nlink, 0,
-                                 static_cast<uint32_t>(data.size()), 0, 0, 0, 0,
-                                 static_cast<uint32_t>(namesize), crc ? sum : 0};
+    const uint32_t fields[13] = {ino ? ino : ++auto_ino_,
+                                 mode,
+                                 0,
+                                 0,
+                                 nlink,
+                                 0,
+                                 static_cast<uint32_t>(data.size()),
+                                 0,
+                                 0,
+                                 0,
+                                 0,
+                                 static_cast<uint32_t>(namesize),
+                                 crc ? sum : 0};
     uint8_t* p = buf_ + size_;
     const char* magic = crc ? "070702" : "070701";
     for (int i = 0; i < 6; ++i) *p++ = static_cast<uint8_t>(magic[i]);
     for (uint32_t f : fields)
-      for (int s = 28; s >= 0; s -= 4) *p++ = static_cast<uint8_t>("0123456789abcdef"[(f >> s) & 15]);
+      for (int s = 28; s >= 0; s -= 4)
+        *p++ = static_cast<uint8_t>("0123456789abcdef"[(f >> s) & 15]);
     for (char c : name) *p++ = static_cast<uint8_t>(c);
     *p++ = 0;
     while ((p - buf_) & 3) *p++ = 0;
@@ -39,7 +50,9 @@ class Writer {
     return true;
   }
   bool dir(std::string_view name) { return add(name, kSIfDir | 0755, {}); }
-  bool file(std::string_view name, std::string_view data) { return add(name, kSIfReg | 0644, data); }
+  bool file(std::string_view name, std::string_view data) {
+    return add(name, kSIfReg | 0644, data);
+  }
   bool symlink(std::string_view name, std::string_view target) {
     return add(name, kSIfLnk | 0777, target);
   }

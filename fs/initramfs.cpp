@@ -132,9 +132,15 @@ void Tree::join_hard_links(Node* n) {
 Result<void> Tree::add_entry(const cpio::Entry& e, const char** why) {
   NodeType type;
   switch (e.mode & cpio::kSIfMt) {
-    case cpio::kSIfDir: type = NodeType::kDir; break;
-    case cpio::kSIfReg: type = NodeType::kFile; break;
-    case cpio::kSIfLnk: type = NodeType::kSymlink; break;
+    case cpio::kSIfDir:
+      type = NodeType::kDir;
+      break;
+    case cpio::kSIfReg:
+      type = NodeType::kFile;
+      break;
+    case cpio::kSIfLnk:
+      type = NodeType::kSymlink;
+      break;
     case cpio::kSIfChr:
     case cpio::kSIfBlk:
     case cpio::kSIfIfo:
@@ -249,8 +255,7 @@ Result<void> Tree::build(std::span<const uint8_t> archive, const Allocator& allo
     if (!added.ok()) {
       pr_err("initramfs: entry \"%.*s\" at offset %llu: %s; using an empty tree\n",
              static_cast<int>(e.name.size()), e.name.data(),
-             static_cast<unsigned long long>(e.offset),
-             why ? why : errno_name(added.error()));
+             static_cast<unsigned long long>(e.offset), why ? why : errno_name(added.error()));
       destroy();
       return added.error();
     }

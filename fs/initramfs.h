@@ -32,9 +32,9 @@
 
 namespace k::initramfs {
 
-inline constexpr unsigned kMaxSymlinks = 40;     // Linux MAXSYMLINKS
-inline constexpr size_t kPathMax = 4096;         // Linux PATH_MAX
-inline constexpr size_t kNameMax = 255;          // Linux NAME_MAX
+inline constexpr unsigned kMaxSymlinks = 40;  // Linux MAXSYMLINKS
+inline constexpr size_t kPathMax = 4096;      // Linux PATH_MAX
+inline constexpr size_t kNameMax = 255;       // Linux NAME_MAX
 
 // d_type values for getdents64 (Linux include/linux/fs_types.h DT_*).
 inline constexpr uint8_t kDtDir = 4;
@@ -50,15 +50,15 @@ struct Node {
   uint32_t uid = 0;
   uint32_t gid = 0;
   uint32_t mtime = 0;
-  uint64_t ino = 0;       // assigned by the tree; shared by hard links
+  uint64_t ino = 0;  // assigned by the tree; shared by hard links
   // File contents or symlink target, a view into the archive.
   std::span<const uint8_t> data;
 
   Node* parent = nullptr;       // the root's parent is itself
   Node* first_child = nullptr;  // directories: children sorted by name
   Node* next_sibling = nullptr;
-  Node* next_link = this;       // ring of hard links to the same file
-  uint32_t nr_subdirs = 0;      // directories: for nlink
+  Node* next_link = this;   // ring of hard links to the same file
+  uint32_t nr_subdirs = 0;  // directories: for nlink
 
   // Archive identity, for hard links (cpio(5): entries with the same c_ino
   // and c_dev are one file, whose data rides on one of them).

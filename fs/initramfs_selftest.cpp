@@ -25,8 +25,9 @@ constexpr size_t kArchiveCap = 4096;
 // A small archive exercising directories, files, symlinks and "./" names.
 size_t make_sample(uint8_t* buf) {
   cpio::test::Writer w(buf, kArchiveCap);
-  bool ok = w.dir("./bin") && w.file("./bin/prog", "PROGRAM") && w.file("etc/hello.txt", "hello\n") &&
-            w.symlink("etc/motd", "hello.txt") && w.symlink("loop", "loop") && w.trailer();
+  bool ok = w.dir("./bin") && w.file("./bin/prog", "PROGRAM") &&
+            w.file("etc/hello.txt", "hello\n") && w.symlink("etc/motd", "hello.txt") &&
+            w.symlink("loop", "loop") && w.trailer();
   return ok ? w.size() : 0;
 }
 
@@ -99,10 +100,11 @@ SELFTEST(initramfs, lookup_read_and_readdir_on_a_built_archive) {
   KEXPECT(tree->lookup("/bin/prog/").error() == Errno::kENOTDIR);
   KEXPECT(tree->lookup("/nope").error() == Errno::kENOENT);
   unsigned entries = 0;
-  auto end = tree->readdir(*tree->lookup("/etc"), 0, [&](std::string_view, uint64_t, uint8_t, uint64_t) {
-    ++entries;
-    return true;
-  });
+  auto end =
+      tree->readdir(*tree->lookup("/etc"), 0, [&](std::string_view, uint64_t, uint8_t, uint64_t) {
+        ++entries;
+        return true;
+      });
   KEXPECT(end.ok());
   KEXPECT_EQ(entries, 4u);  // . .. hello.txt motd
   KEXPECT(tree->node_count() > 0);
@@ -129,11 +131,11 @@ SELFTEST(initramfs, corrupted_archives_are_rejected_with_an_empty_tree) {
 
   struct Case {
     const char* name;
-    size_t len;      // bytes of the copy to keep
-    size_t at;       // byte to overwrite
+    size_t len;  // bytes of the copy to keep
+    size_t at;   // byte to overwrite
     uint8_t value;
   } cases[] = {
-      {"truncated", 200, 0, '0'},           // mid-entry
+      {"truncated", 200, 0, '0'},  // mid-entry
       {"bad magic", n, 5, '9'},
       {"bad hex", n, 6 + 3, 'z'},
       {"name overflow", n, 6 + 11 * 8, 'f'},  // c_namesize 0xf......

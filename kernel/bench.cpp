@@ -98,8 +98,7 @@ Row* add_row(const char* name) {
 }
 
 void print_summary() {
-  printk_raw("# bench summary: %zu results, retired instructions (mean per operation)\n",
-             g_nrows);
+  printk_raw("# bench summary: %zu results, retired instructions (mean per operation)\n", g_nrows);
   printk_raw("#   %-34s %12s %10s %10s %8s\n", "name", "mean", "min", "max", "n");
   for (size_t i = 0; i < g_nrows; ++i) {
     const Row& r = g_rows[i];
@@ -186,7 +185,8 @@ unsigned run(std::string_view selection) {
     printk_raw("# bench: bench.iters=%.*s is not tiny|normal; using normal\n",
                static_cast<int>(iters.size()), iters.data());
   if (auto v = cmdline_get(cmdline, "bench.icount_shift"))
-    if (auto shift = parse_u64(*v); shift && *shift < 16) Context::set_shift(static_cast<unsigned>(*shift));
+    if (auto shift = parse_u64(*v); shift && *shift < 16)
+      Context::set_shift(static_cast<unsigned>(*shift));
   g_nrows = 0;
   calibrate();
 

@@ -55,7 +55,9 @@ class Context {
 
   bool tiny() const { return tiny_; }
   // `normal` iterations, or at most kTinyIters with bench.iters=tiny.
-  uint64_t iters(uint64_t normal) const { return tiny_ && normal > kTinyIters ? kTinyIters : normal; }
+  uint64_t iters(uint64_t normal) const {
+    return tiny_ && normal > kTinyIters ? kTinyIters : normal;
+  }
   // A size parameter (background load, table length): `normal`, or `tiny`.
   uint64_t scale(uint64_t normal, uint64_t tiny) const { return tiny_ ? tiny : normal; }
 
@@ -134,8 +136,8 @@ extern BootMarks g_boot_marks;
 
 }  // namespace k::bench
 
-#define BENCH(name)                                                                  \
-  static void bench_fn_##name(::k::bench::Context&);                                 \
+#define BENCH(name)                                                                        \
+  static void bench_fn_##name(::k::bench::Context&);                                       \
   [[gnu::used, gnu::section(".benches")]] static const ::k::bench::Case bench_case_##name{ \
-      #name, bench_fn_##name};                                                       \
+      #name, bench_fn_##name};                                                             \
   static void bench_fn_##name([[maybe_unused]] ::k::bench::Context& b)

@@ -13,9 +13,9 @@ const void* boot_dtb();
 size_t boot_dtb_size();
 
 struct BootParams {
-  std::string_view cmdline;     // /chosen bootargs
-  std::string_view selftest;    // selftest= ("all" when absent)
-  bool power_off_after_tests;   // selftest.exit=1
+  std::string_view cmdline;    // /chosen bootargs
+  std::string_view selftest;   // selftest= ("all" when absent)
+  bool power_off_after_tests;  // selftest.exit=1
 };
 
 const BootParams& boot_params();

@@ -36,9 +36,12 @@ T subword_rmw(volatile void* p, T val, int kind) {
   for (;;) {
     const T cur = static_cast<T>((old & mask) >> shift);
     T next = val;
-    if (kind == 1) next = static_cast<T>(cur + val);
-    else if (kind == 2) next = static_cast<T>(cur | val);
-    else if (kind == 3) next = static_cast<T>(cur & val);
+    if (kind == 1)
+      next = static_cast<T>(cur + val);
+    else if (kind == 2)
+      next = static_cast<T>(cur | val);
+    else if (kind == 3)
+      next = static_cast<T>(cur & val);
     const uint32_t neu = (old & ~mask) | ((static_cast<uint32_t>(next) << shift) & mask);
     if (__atomic_compare_exchange_n(word, &old, neu, true, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
       return cur;
@@ -67,12 +70,24 @@ bool subword_cas(volatile void* p, void* expected, T desired) {
 
 extern "C" {
 
-uint8_t __atomic_exchange_1(volatile void* p, uint8_t v, int) { return subword_rmw<uint8_t>(p, v, 0); }
-uint16_t __atomic_exchange_2(volatile void* p, uint16_t v, int) { return subword_rmw<uint16_t>(p, v, 0); }
-uint8_t __atomic_fetch_add_1(volatile void* p, uint8_t v, int) { return subword_rmw<uint8_t>(p, v, 1); }
-uint16_t __atomic_fetch_add_2(volatile void* p, uint16_t v, int) { return subword_rmw<uint16_t>(p, v, 1); }
-uint8_t __atomic_fetch_or_1(volatile void* p, uint8_t v, int) { return subword_rmw<uint8_t>(p, v, 2); }
-uint8_t __atomic_fetch_and_1(volatile void* p, uint8_t v, int) { return subword_rmw<uint8_t>(p, v, 3); }
+uint8_t __atomic_exchange_1(volatile void* p, uint8_t v, int) {
+  return subword_rmw<uint8_t>(p, v, 0);
+}
+uint16_t __atomic_exchange_2(volatile void* p, uint16_t v, int) {
+  return subword_rmw<uint16_t>(p, v, 0);
+}
+uint8_t __atomic_fetch_add_1(volatile void* p, uint8_t v, int) {
+  return subword_rmw<uint8_t>(p, v, 1);
+}
+uint16_t __atomic_fetch_add_2(volatile void* p, uint16_t v, int) {
+  return subword_rmw<uint16_t>(p, v, 1);
+}
+uint8_t __atomic_fetch_or_1(volatile void* p, uint8_t v, int) {
+  return subword_rmw<uint8_t>(p, v, 2);
+}
+uint8_t __atomic_fetch_and_1(volatile void* p, uint8_t v, int) {
+  return subword_rmw<uint8_t>(p, v, 3);
+}
 bool __atomic_compare_exchange_1(volatile void* p, void* e, uint8_t d, bool, int, int) {
   return subword_cas<uint8_t>(p, e, d);
 }

@@ -126,8 +126,9 @@ SHELL_COMMAND(interrupts, "device interrupt lines: number, count, CPU, name (/pr
   for (unsigned i = 1; i < k::kNrIrqs && i <= chip->nr_irqs; ++i) {
     const char* name = k::irq_name(i);
     if (!name && !k::irq_count(i)) continue;
-    k::printk_raw("%4u: %10llu  %-8s CPU%u  %s\n", i, static_cast<unsigned long long>(k::irq_count(i)),
-                  chip->name, k::irq_cpu(i), name ? name : "(free)");
+    k::printk_raw("%4u: %10llu  %-8s CPU%u  %s\n", i,
+                  static_cast<unsigned long long>(k::irq_count(i)), chip->name, k::irq_cpu(i),
+                  name ? name : "(free)");
   }
   k::printk_raw("ERR: %10llu\n", static_cast<unsigned long long>(k::irq_spurious_count()));
   return 0;

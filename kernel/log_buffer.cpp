@@ -38,9 +38,9 @@ void append(int level, uint64_t ts_ns, const char* text, size_t len) {
 
 SHELL_COMMAND(dmesg, "print the kernel log buffer") {
   k::logbuf::for_each([](int level, uint64_t ts, const char* text, size_t n) {
-    k::printk_raw("<%d>[%5llu.%06llu] %.*s", level, static_cast<unsigned long long>(ts / 1000000000ull),
-                  static_cast<unsigned long long>((ts / 1000ull) % 1000000ull), static_cast<int>(n),
-                  text);
+    k::printk_raw(
+        "<%d>[%5llu.%06llu] %.*s", level, static_cast<unsigned long long>(ts / 1000000000ull),
+        static_cast<unsigned long long>((ts / 1000ull) % 1000000ull), static_cast<int>(n), text);
   });
   if (k::logbuf::dropped_records())
     k::printk_raw("(%llu older records were overwritten)\n",

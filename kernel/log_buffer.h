@@ -17,7 +17,7 @@ void for_each(F f);
 
 struct Header {
   uint64_t ts_ns;
-  uint16_t len;   // text bytes following the header
+  uint16_t len;  // text bytes following the header
   uint8_t level;
   uint8_t pad[5];
 };

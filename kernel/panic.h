@@ -13,8 +13,8 @@ bool panic_in_progress();
 
 }  // namespace k
 
-#define BUG_ON(cond)                                                       \
-  do {                                                                     \
-    if (__builtin_expect(!!(cond), 0))                                     \
-      ::k::panic("BUG_ON(%s) at %s:%d", #cond, __FILE__, __LINE__);        \
+#define BUG_ON(cond)                                                \
+  do {                                                              \
+    if (__builtin_expect(!!(cond), 0))                              \
+      ::k::panic("BUG_ON(%s) at %s:%d", #cond, __FILE__, __LINE__); \
   } while (0)

@@ -69,8 +69,8 @@ void Context::fail(const char* file, int line, const char* expr) {
 void Context::fail_eq(const char* file, int line, const char* a, const char* b, uint64_t va,
                       uint64_t vb) {
   ++failures_;
-  printk_raw("        # %s:%d: expected %s == %s, got %llu (0x%llx) vs %llu (0x%llx)\n", file,
-             line, a, b, static_cast<unsigned long long>(va), static_cast<unsigned long long>(va),
+  printk_raw("        # %s:%d: expected %s == %s, got %llu (0x%llx) vs %llu (0x%llx)\n", file, line,
+             a, b, static_cast<unsigned long long>(va), static_cast<unsigned long long>(va),
              static_cast<unsigned long long>(vb), static_cast<unsigned long long>(vb));
 }
 

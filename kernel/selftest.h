@@ -66,36 +66,40 @@ RunResult run(std::string_view selection);
 
 }  // namespace k::selftest
 
-#define SELFTEST(suite, name)                                                           \
-  static void selftest_fn_##suite##_##name(::k::selftest::Context&);                    \
-  [[gnu::used, gnu::section(".selftests")]] static const ::k::selftest::Case            \
-      selftest_case_##suite##_##name{#suite, #name, selftest_fn_##suite##_##name};      \
+#define SELFTEST(suite, name)                                                                     \
+  static void selftest_fn_##suite##_##name(::k::selftest::Context&);                              \
+  [[gnu::used,                                                                                    \
+    gnu::section(".selftests")]] static const ::k::selftest::Case selftest_case_##suite##_##name{ \
+      #suite, #name, selftest_fn_##suite##_##name};                                               \
   static void selftest_fn_##suite##_##name([[maybe_unused]] ::k::selftest::Context& t)
 
 // Registers a counter that must read the same before and after each suite.
-#define SELFTEST_COUNTER(id, fn)                                                       \
-  [[gnu::used, gnu::section(".selftest_counters")]] static const ::k::selftest::Counter \
-      selftest_counter_##id{#id, fn}
+#define SELFTEST_COUNTER(id, fn)                                                            \
+  [[gnu::used,                                                                              \
+    gnu::section(                                                                           \
+        ".selftest_counters")]] static const ::k::selftest::Counter selftest_counter_##id { \
+#id, fn                                                                                 \
+  }
 
-#define KEXPECT(cond)                                   \
-  do {                                                  \
-    if (!(cond)) t.fail(__FILE__, __LINE__, #cond);     \
+#define KEXPECT(cond)                               \
+  do {                                              \
+    if (!(cond)) t.fail(__FILE__, __LINE__, #cond); \
   } while (0)
 
 // Like KEXPECT, but ends the test on failure.
-#define KASSERT(cond)                                   \
-  do {                                                  \
-    if (!(cond)) {                                      \
-      t.fail(__FILE__, __LINE__, #cond);                \
-      return;                                           \
-    }                                                   \
+#define KASSERT(cond)                    \
+  do {                                   \
+    if (!(cond)) {                       \
+      t.fail(__FILE__, __LINE__, #cond); \
+      return;                            \
+    }                                    \
   } while (0)
 
-#define KEXPECT_EQ(a, b)                                                                \
-  do {                                                                                  \
-    const auto _ka = (a);                                                               \
-    const auto _kb = (b);                                                               \
-    if (!(_ka == _kb))                                                                  \
-      t.fail_eq(__FILE__, __LINE__, #a, #b, static_cast<uint64_t>(_ka),                 \
-                static_cast<uint64_t>(_kb));                                            \
+#define KEXPECT_EQ(a, b)                                                \
+  do {                                                                  \
+    const auto _ka = (a);                                               \
+    const auto _kb = (b);                                               \
+    if (!(_ka == _kb))                                                  \
+      t.fail_eq(__FILE__, __LINE__, #a, #b, static_cast<uint64_t>(_ka), \
+                static_cast<uint64_t>(_kb));                            \
   } while (0)

@@ -16,8 +16,8 @@
 #include "mm/mm_init.h"
 #include "mm/numa.h"
 
-extern "C" char _start[], _etext[], _srodata[], _erodata[], __init_begin[], __init_end[],
-    _sdata[], _edata[], __bss_start[], __bss_end[];
+extern "C" char _start[], _etext[], _srodata[], _erodata[], __init_begin[], __init_end[], _sdata[],
+    _edata[], __bss_start[], __bss_end[];
 
 namespace k {
 namespace {
@@ -25,9 +25,7 @@ namespace {
 // The DT's memory description; only needed until the page allocator runs.
 __initdata BootMemInfo g_bootmem;
 
-uint64_t span(const char* a, const char* b) {
-  return static_cast<uint64_t>(b - a);
-}
+uint64_t span(const char* a, const char* b) { return static_cast<uint64_t>(b - a); }
 
 }  // namespace
 

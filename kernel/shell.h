@@ -25,8 +25,8 @@ int execute(char* line);
 
 }  // namespace k::shell
 
-#define SHELL_COMMAND(id, help_text)                                                       \
-  static int shell_cmd_fn_##id(int argc, char** argv);                                     \
-  [[gnu::used, gnu::section(".shell_commands")]] static const ::k::shell::Command          \
-      shell_cmd_##id{#id, help_text, shell_cmd_fn_##id};                                   \
+#define SHELL_COMMAND(id, help_text)                                                              \
+  static int shell_cmd_fn_##id(int argc, char** argv);                                            \
+  [[gnu::used, gnu::section(".shell_commands")]] static const ::k::shell::Command shell_cmd_##id{ \
+      #id, help_text, shell_cmd_fn_##id};                                                         \
   static int shell_cmd_fn_##id([[maybe_unused]] int argc, [[maybe_unused]] char** argv)

@@ -13,8 +13,19 @@ static_assert(kMagicChars + kNumFields * kFieldChars == kHeaderSize);
 
 // Field order in the header (cpio(5) "New ASCII Format").
 enum Field : size_t {
-  kIno, kMode, kUid, kGid, kNlink, kMtime, kFilesize,
-  kDevMajor, kDevMinor, kRdevMajor, kRdevMinor, kNamesize, kCheck,
+  kIno,
+  kMode,
+  kUid,
+  kGid,
+  kNlink,
+  kMtime,
+  kFilesize,
+  kDevMajor,
+  kDevMinor,
+  kRdevMajor,
+  kRdevMinor,
+  kNamesize,
+  kCheck,
 };
 
 bool parse_hex8(const uint8_t* p, uint32_t* out) {
@@ -22,10 +33,14 @@ bool parse_hex8(const uint8_t* p, uint32_t* out) {
   for (size_t i = 0; i < kFieldChars; ++i) {
     const uint8_t c = p[i];
     uint32_t d;
-    if (c >= '0' && c <= '9') d = c - '0';
-    else if (c >= 'a' && c <= 'f') d = c - 'a' + 10;
-    else if (c >= 'A' && c <= 'F') d = c - 'A' + 10;
-    else return false;
+    if (c >= '0' && c <= '9')
+      d = c - '0';
+    else if (c >= 'a' && c <= 'f')
+      d = c - 'a' + 10;
+    else if (c >= 'A' && c <= 'F')
+      d = c - 'A' + 10;
+    else
+      return false;
     v = v << 4 | d;
   }
   *out = v;
@@ -64,7 +79,8 @@ Result<bool> Reader::next(Entry* out) {
     const uint8_t* h = b + hdr;
     const bool crc = magic_is(h, "070702");
     if (!crc && !magic_is(h, "070701")) {
-      if (magic_is(h, "070707")) return fail(hdr, "odc cpio format: only newc (070701) is supported");
+      if (magic_is(h, "070707"))
+        return fail(hdr, "odc cpio format: only newc (070701) is supported");
       return fail(hdr, "bad magic (expected 070701 or 070702)");
     }
     uint32_t f[kNumFields];
@@ -102,9 +118,9 @@ Result<bool> Reader::next(Entry* out) {
       continue;
     }
     in_archive_ = true;
-    *out = Entry{sv,          f[kIno],      f[kMode],     f[kUid],       f[kGid],
-                 f[kNlink],   f[kMtime],    f[kDevMajor], f[kDevMinor],  f[kRdevMajor],
-                 f[kRdevMinor], f[kCheck],  data,         hdr};
+    *out = Entry{sv,        f[kIno],      f[kMode],     f[kUid],       f[kGid],       f[kNlink],
+                 f[kMtime], f[kDevMajor], f[kDevMinor], f[kRdevMajor], f[kRdevMinor], f[kCheck],
+                 data,      hdr};
     ++count_;
     return true;
   }

@@ -39,7 +39,8 @@ Result<void> check_header(std::span<const uint8_t> file, Elf64_Ehdr* eh, const c
   if (eh->e_machine != kEmRiscv) return reject(why, "e_machine is not EM_RISCV");
   if (eh->e_type != kEtExec && eh->e_type != kEtDyn)
     return reject(why, "e_type is neither ET_EXEC nor ET_DYN");
-  if (eh->e_phentsize != sizeof(Elf64_Phdr)) return reject(why, "e_phentsize != sizeof(Elf64_Phdr)");
+  if (eh->e_phentsize != sizeof(Elf64_Phdr))
+    return reject(why, "e_phentsize != sizeof(Elf64_Phdr)");
   if (eh->e_phnum == 0) return reject(why, "no program headers");
   if (eh->e_phnum == kPnXnum) return reject(why, "extended program header numbering (PN_XNUM)");
   const uint64_t table = uint64_t{eh->e_phnum} * sizeof(Elf64_Phdr);
@@ -95,7 +96,8 @@ Result<void> parse_elf(std::span<const uint8_t> file, const ElfLimits& limits, E
     __builtin_memcpy(&ph, file.data() + eh.e_phoff + uint64_t{i} * sizeof ph, sizeof ph);
     switch (ph.p_type) {
       case kPtInterp:
-        return reject(why, "PT_INTERP: dynamically linked programs are not supported (static only)");
+        return reject(why,
+                      "PT_INTERP: dynamically linked programs are not supported (static only)");
       case kPtPhdr:
         if (seen_phdr) return reject(why, "more than one PT_PHDR");
         if (img.nr_segments) return reject(why, "PT_PHDR after a PT_LOAD");
@@ -136,7 +138,8 @@ Result<void> parse_elf(std::span<const uint8_t> file, const ElfLimits& limits, E
   img.max_vaddr = prev_end;
   if (img.type == kEtExec) {
     if (img.min_vaddr < limits.mmap_min_addr) return reject(why, "PT_LOAD below mmap_min_addr");
-    if (img.max_vaddr > limits.task_size) return reject(why, "PT_LOAD beyond the user address limit");
+    if (img.max_vaddr > limits.task_size)
+      return reject(why, "PT_LOAD beyond the user address limit");
   } else if (img.max_vaddr - img.min_vaddr > limits.task_size) {
     return reject(why, "ET_DYN image larger than the user address space");
   }

@@ -108,17 +108,17 @@ struct ElfImage {
   // glibc programs have 2-4. More is rejected rather than truncated.
   static constexpr size_t kMaxLoadSegments = 16;
 
-  uint16_t type = 0;          // kEtExec or kEtDyn
-  bool needs_load_bias = false;  // ET_DYN: the caller picks a bias
-  uint64_t load_bias = 0;     // applied by apply_load_bias()
-  uint64_t entry = 0;         // AT_ENTRY
-  uint64_t phdr_vaddr = 0;    // AT_PHDR, valid if phdr_mapped
-  bool phdr_mapped = false;   // the headers lie in a PT_LOAD's file bytes
-  uint16_t phnum = 0;         // AT_PHNUM
-  uint16_t phent = 0;         // AT_PHENT
+  uint16_t type = 0;              // kEtExec or kEtDyn
+  bool needs_load_bias = false;   // ET_DYN: the caller picks a bias
+  uint64_t load_bias = 0;         // applied by apply_load_bias()
+  uint64_t entry = 0;             // AT_ENTRY
+  uint64_t phdr_vaddr = 0;        // AT_PHDR, valid if phdr_mapped
+  bool phdr_mapped = false;       // the headers lie in a PT_LOAD's file bytes
+  uint16_t phnum = 0;             // AT_PHNUM
+  uint16_t phent = 0;             // AT_PHENT
   bool stack_executable = false;  // PT_GNU_STACK has PF_X
   bool has_gnu_stack = false;
-  uint64_t max_align = 0;     // largest PT_LOAD p_align (>= page); bias alignment
+  uint64_t max_align = 0;  // largest PT_LOAD p_align (>= page); bias alignment
   // Page-aligned span of all segments: [min_vaddr, max_vaddr). max_vaddr is
   // where the heap (brk) may start.
   uint64_t min_vaddr = 0;

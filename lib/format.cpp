@@ -42,9 +42,12 @@ void emit_number(Out& out, uint64_t v, bool negative, unsigned base, bool upper,
   } while (v);
   int prec_zeros = s.precision > n ? s.precision - n : 0;
   const char* prefix = "";
-  if (negative) prefix = "-";
-  else if (s.plus) prefix = "+";
-  else if (s.space) prefix = " ";
+  if (negative)
+    prefix = "-";
+  else if (s.plus)
+    prefix = "+";
+  else if (s.space)
+    prefix = " ";
   if (s.alt && base == 16) prefix = upper ? "0X" : "0x";
   int prefix_len = 0;
   while (prefix[prefix_len]) ++prefix_len;
@@ -80,12 +83,18 @@ size_t vsnformat(char* buf, size_t size, const char* fmt, va_list ap) {
     Spec s;
     for (;;) {
       const char f = *++p;
-      if (f == '-') s.left = true;
-      else if (f == '0') s.zero = true;
-      else if (f == '+') s.plus = true;
-      else if (f == ' ') s.space = true;
-      else if (f == '#') s.alt = true;
-      else break;
+      if (f == '-')
+        s.left = true;
+      else if (f == '0')
+        s.zero = true;
+      else if (f == '+')
+        s.plus = true;
+      else if (f == ' ')
+        s.space = true;
+      else if (f == '#')
+        s.alt = true;
+      else
+        break;
     }
     if (*p == '*') {
       s.width = va_arg(ap, int);
@@ -106,10 +115,14 @@ size_t vsnformat(char* buf, size_t size, const char* fmt, va_list ap) {
     }
     int length = 0;  // 0 int, 1 long, 2 long long, -1 short, -2 char
     for (;; ++p) {
-      if (*p == 'l') ++length;
-      else if (*p == 'h') --length;
-      else if (*p == 'z' || *p == 'j' || *p == 't') length = 2;
-      else break;
+      if (*p == 'l')
+        ++length;
+      else if (*p == 'h')
+        --length;
+      else if (*p == 'z' || *p == 'j' || *p == 't')
+        length = 2;
+      else
+        break;
     }
     const char conv = *p;
     if (conv == '\0') break;
@@ -122,12 +135,14 @@ size_t vsnformat(char* buf, size_t size, const char* fmt, va_list ap) {
       if (length >= 1)
         return length == 1 ? va_arg(ap, unsigned long) : va_arg(ap, unsigned long long);
       const unsigned v = va_arg(ap, unsigned);
-      return length == -2 ? static_cast<unsigned char>(v)
-                          : length == -1 ? static_cast<unsigned short>(v) : v;
+      return length == -2   ? static_cast<unsigned char>(v)
+             : length == -1 ? static_cast<unsigned short>(v)
+                            : v;
     };
     if (conv == 'd' || conv == 'i') {
       const int64_t v = get_signed();
-      const uint64_t mag = v < 0 ? uint64_t(0) - static_cast<uint64_t>(v) : static_cast<uint64_t>(v);
+      const uint64_t mag =
+          v < 0 ? uint64_t(0) - static_cast<uint64_t>(v) : static_cast<uint64_t>(v);
       emit_number(out, mag, v < 0, 10, false, s);
     } else if (conv == 'u') {
       emit_number(out, get_unsigned(), false, 10, false, s);

@@ -19,8 +19,10 @@ bool kallsyms_lookup(uint64_t addr, Symbol* out) {
   uint64_t lo = 0, hi = n;
   while (hi - lo > 1) {
     const uint64_t mid = lo + (hi - lo) / 2;
-    if (kallsyms_addrs[mid] <= addr) lo = mid;
-    else hi = mid;
+    if (kallsyms_addrs[mid] <= addr)
+      lo = mid;
+    else
+      hi = mid;
   }
   // Prefer a sized symbol among aliases at the same address.
   while (lo > 0 && kallsyms_addrs[lo - 1] == kallsyms_addrs[lo] && kallsyms_sizes[lo] == 0) --lo;

@@ -60,9 +60,9 @@ class [[nodiscard]] Result<void> {
 
 // Evaluates expr (a Result); returns its error from the enclosing function
 // if it failed, otherwise yields the value.
-#define TRY(expr)                                        \
-  ({                                                     \
-    auto _try_r = (expr);                                \
-    if (!_try_r.ok()) return _try_r.error();             \
-    std::move(_try_r.value());                           \
+#define TRY(expr)                            \
+  ({                                         \
+    auto _try_r = (expr);                    \
+    if (!_try_r.ok()) return _try_r.error(); \
+    std::move(_try_r.value());               \
   })

@@ -30,7 +30,10 @@ class Address {
   constexpr Address operator+(uint64_t off) const { return Address(v_ + off); }
   constexpr Address operator-(uint64_t off) const { return Address(v_ - off); }
   constexpr uint64_t operator-(Address o) const { return v_ - o.v_; }
-  constexpr Address& operator+=(uint64_t off) { v_ += off; return *this; }
+  constexpr Address& operator+=(uint64_t off) {
+    v_ += off;
+    return *this;
+  }
   constexpr auto operator<=>(const Address&) const = default;
   constexpr Address page_down() const { return Address(align_down(v_, kPageSize)); }
   constexpr Address page_up() const { return Address(align_up(v_, kPageSize)); }

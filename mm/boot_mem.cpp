@@ -77,8 +77,9 @@ Result<void> memblock_init_from_bootmem(const BootMemInfo& info) {
   if (!numa) {
     for (size_t i = 0; i < info.nr_memory; ++i)
       if (info.memory[i].nid != NUMA_NO_NODE) {
-        pr_warn("NUMA: numa-node-id missing or out of range on some memory nodes; using one "
-                "node\n");
+        pr_warn(
+            "NUMA: numa-node-id missing or out of range on some memory nodes; using one "
+            "node\n");
         break;
       }
   }
@@ -143,7 +144,9 @@ Result<void> memblock_init_from_bootmem(const BootMemInfo& info) {
 }
 
 size_t reserved_mem_count() { return g_nr_reserved_mem; }
-const ReservedMem* reserved_mem(size_t i) { return i < g_nr_reserved_mem ? &g_reserved_mem[i] : nullptr; }
+const ReservedMem* reserved_mem(size_t i) {
+  return i < g_nr_reserved_mem ? &g_reserved_mem[i] : nullptr;
+}
 const ReservedMem* reserved_mem_lookup(uint32_t phandle) {
   if (!phandle) return nullptr;
   for (size_t i = 0; i < g_nr_reserved_mem; ++i)

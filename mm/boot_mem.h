@@ -48,9 +48,9 @@ struct BootReservedRegion {
   PhysRange range;
   uint64_t dyn_size = 0;   // kResvDynamic: bytes to allocate
   uint64_t dyn_align = 0;  // kResvDynamic: alignment (0 = page)
-  uint32_t flags = 0;     // BootReservedFlags
-  uint32_t phandle = 0;   // for devices' memory-region references; 0 = none
-  char name[32] = {};     // DT node name, truncated
+  uint32_t flags = 0;      // BootReservedFlags
+  uint32_t phandle = 0;    // for devices' memory-region references; 0 = none
+  char name[32] = {};      // DT node name, truncated
 };
 
 struct BootHartNode {
@@ -68,9 +68,9 @@ struct BootMemInfo {
   BootReservedRegion reserved[kMaxReserved];
   size_t nr_reserved = 0;
 
-  PhysRange kernel;   // the loaded image, _start.._end (incl. BSS)
-  PhysRange dtb;      // the flattened devicetree blob
-  PhysRange initrd;   // size 0 = none
+  PhysRange kernel;  // the loaded image, _start.._end (incl. BSS)
+  PhysRange dtb;     // the flattened devicetree blob
+  PhysRange initrd;  // size 0 = none
 
   // mem=: bytes of RAM to use (Linux memblock_enforce_memory_limit); 0 = all.
   uint64_t mem_limit = 0;

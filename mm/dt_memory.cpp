@@ -129,7 +129,8 @@ Result<void> dt_memory_from_fdt(const fdt::Fdt& fdt, PhysRange dtb, PhysRange ke
   // Nodes in use (memory or harts) and their distances.
   bool used[kMaxNumNodes] = {};
   for (size_t i = 0; i < info->nr_memory; ++i)
-    if (info->memory[i].nid >= 0 && info->memory[i].nid < kMaxNumNodes) used[info->memory[i].nid] = true;
+    if (info->memory[i].nid >= 0 && info->memory[i].nid < kMaxNumNodes)
+      used[info->memory[i].nid] = true;
   fdt::for_each_hart(fdt, [&](const fdt::HartInfo& h) {
     if (!h.okay || !h.has_mmu) return;
     info->add_hart(h.hartid, h.nid);
@@ -138,7 +139,8 @@ Result<void> dt_memory_from_fdt(const fdt::Fdt& fdt, PhysRange dtb, PhysRange ke
   for (int a = 0; a < kMaxNumNodes; ++a)
     for (int b = 0; b < kMaxNumNodes; ++b)
       if (used[a] && used[b]) {
-        const uint32_t d = fdt::numa_distance(fdt, static_cast<uint32_t>(a), static_cast<uint32_t>(b));
+        const uint32_t d =
+            fdt::numa_distance(fdt, static_cast<uint32_t>(a), static_cast<uint32_t>(b));
         info->set_distance(a, b, d > 0 && d < 256 ? static_cast<uint8_t>(d) : kRemoteDistance);
       }
 

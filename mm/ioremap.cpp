@@ -12,7 +12,8 @@ namespace k {
 void* ioremap(PhysAddr phys, size_t size) {
   const uint64_t last = phys.value() + size - 1;
   if (size == 0 || last < phys.value()) {
-    pr_err("ioremap: bad range 0x%llx+0x%zx\n", static_cast<unsigned long long>(phys.value()), size);
+    pr_err("ioremap: bad range 0x%llx+0x%zx\n", static_cast<unsigned long long>(phys.value()),
+           size);
     return nullptr;
   }
   const PhysAddr base = phys.page_down();

@@ -69,9 +69,10 @@ Result<void> Memblock::ensure_room(MemblockType& t, size_t needed, PhysAddr excl
 // then reserve the new array and free the old one if memblock owned it.
 Result<void> Memblock::double_array(MemblockType& t, PhysAddr excl_base, uint64_t excl_size) {
   if (!can_resize_ || retired_) {
-    pr_err("memblock: %s array is full (%zu entries) and cannot grow before the linear map "
-           "exists\n",
-           t.name, t.max);
+    pr_err(
+        "memblock: %s array is full (%zu entries) and cannot grow before the linear map "
+        "exists\n",
+        t.name, t.max);
     return Errno::kENOMEM;
   }
   const size_t old_bytes = align_up(t.max * sizeof(MemblockRegion), kPageSize);
@@ -207,7 +208,9 @@ Result<void> Memblock::reserve(PhysAddr base, uint64_t size) {
   return add_range(reserved_, base, size, NUMA_NO_NODE, MEMBLOCK_NONE);
 }
 
-Result<void> Memblock::free(PhysAddr base, uint64_t size) { return remove_range(reserved_, base, size); }
+Result<void> Memblock::free(PhysAddr base, uint64_t size) {
+  return remove_range(reserved_, base, size);
+}
 
 Result<void> Memblock::mark_nomap(PhysAddr base, uint64_t size) {
   size_t s = 0, e = 0;
@@ -240,9 +243,10 @@ PhysAddr Memblock::enforce_memory_limit(uint64_t limit, PhysAddr keep_end) {
   }
   if (cut == kPhysAddrMax) return PhysAddr(kPhysAddrMax);
   if (cut < keep_end.value()) {
-    pr_warn("memblock: mem= limit would cut at %#llx, below the kernel/DTB end %#llx; keeping "
-            "RAM up to there\n",
-            static_cast<unsigned long long>(cut), static_cast<unsigned long long>(keep_end.value()));
+    pr_warn(
+        "memblock: mem= limit would cut at %#llx, below the kernel/DTB end %#llx; keeping "
+        "RAM up to there\n",
+        static_cast<unsigned long long>(cut), static_cast<unsigned long long>(keep_end.value()));
     cut = keep_end.value();
   }
   if (remove_range(memory_, PhysAddr(cut), kPhysAddrMax - cut).ok() &&
@@ -354,9 +358,12 @@ const MemblockRegion* find_region(const MemblockType& t, PhysAddr a) {
   while (lo < hi) {
     const size_t mid = (lo + hi) / 2;
     const MemblockRegion& r = t.regions[mid];
-    if (a < r.base) hi = mid;
-    else if (a >= r.end()) lo = mid + 1;
-    else return &r;
+    if (a < r.base)
+      hi = mid;
+    else if (a >= r.end())
+      lo = mid + 1;
+    else
+      return &r;
   }
   return nullptr;
 }
@@ -394,11 +401,12 @@ void Memblock::dump() const {
     const MemblockRegion& m = memory_.regions[i];
     const bool nomap = m.flags & MEMBLOCK_NOMAP;
     pr_info("%08llx-%08llx : %s\n", static_cast<unsigned long long>(m.base.value()),
-            static_cast<unsigned long long>(m.end().value() - 1), nomap ? "Reserved" : "System RAM");
+            static_cast<unsigned long long>(m.end().value() - 1),
+            nomap ? "Reserved" : "System RAM");
     while (j < reserved_.cnt && reserved_.regions[j].end() <= m.base) ++j;
     for (size_t r = j; r < reserved_.cnt && reserved_.regions[r].base < m.end(); ++r) {
-      const uint64_t rb = reserved_.regions[r].base < m.base ? m.base.value()
-                                                             : reserved_.regions[r].base.value();
+      const uint64_t rb =
+          reserved_.regions[r].base < m.base ? m.base.value() : reserved_.regions[r].base.value();
       const uint64_t re = reserved_.regions[r].end() > m.end() ? m.end().value()
                                                                : reserved_.regions[r].end().value();
       pr_info("  %08llx-%08llx : reserved\n", static_cast<unsigned long long>(rb),

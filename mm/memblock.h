@@ -105,8 +105,8 @@ class Memblock {
   // preferring node nid; with exact_nid only nid is tried. ENOMEM when
   // nothing fits, EINVAL for a bad alignment or size.
   Result<PhysAddr> phys_alloc(uint64_t size, uint64_t align, PhysAddr min_addr = PhysAddr(0),
-                              PhysAddr max_addr = PhysAddr(kPhysAddrMax),
-                              int nid = NUMA_NO_NODE, bool exact_nid = false);
+                              PhysAddr max_addr = PhysAddr(kPhysAddrMax), int nid = NUMA_NO_NODE,
+                              bool exact_nid = false);
   // The same, returned zeroed through the linear map; nullptr on failure.
   void* alloc(uint64_t size, uint64_t align, int nid = NUMA_NO_NODE,
               PhysAddr max_addr = PhysAddr(kPhysAddrMax));

@@ -85,13 +85,14 @@ void show_meminfo() {
 
 void show_free_areas() {
   for_each_populated_zone([](Zone& z) {
-    pr_info("Node %d %s free:%llukB min:%llukB low:%llukB high:%llukB present:%llukB "
-            "managed:%llukB free_pcp:%llukB\n",
-            z.node, z.name, ull(zone_nr_free(z) * kKbPerPage), ull(z.wmark(WMARK_MIN) * kKbPerPage),
-            ull(z.wmark(WMARK_LOW) * kKbPerPage), ull(z.wmark(WMARK_HIGH) * kKbPerPage),
-            ull(z.present_pages * kKbPerPage),
-            ull(z.managed_pages.load(std::memory_order_relaxed) * kKbPerPage),
-            ull(z.pcp_count() * kKbPerPage));
+    pr_info(
+        "Node %d %s free:%llukB min:%llukB low:%llukB high:%llukB present:%llukB "
+        "managed:%llukB free_pcp:%llukB\n",
+        z.node, z.name, ull(zone_nr_free(z) * kKbPerPage), ull(z.wmark(WMARK_MIN) * kKbPerPage),
+        ull(z.wmark(WMARK_LOW) * kKbPerPage), ull(z.wmark(WMARK_HIGH) * kKbPerPage),
+        ull(z.present_pages * kKbPerPage),
+        ull(z.managed_pages.load(std::memory_order_relaxed) * kKbPerPage),
+        ull(z.pcp_count() * kKbPerPage));
     pr_info("lowmem_reserve[]:");
     for (uint64_t r : z.lowmem_reserve) printk_raw(" %llu", ull(r));
     printk_raw("\n");

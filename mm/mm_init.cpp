@@ -80,11 +80,11 @@ bool mm_init_page_alloc(const BootMemInfo& info, const KernelSectionSizes& sizes
   for_each_online_node(nid) physpages += NODE_DATA(nid)->node_present_pages;
   const uint64_t avail = nr_free_pages();
   const uint64_t managed = totalram_pages();
-  pr_info("Memory: %lluK/%lluK available (%lluK kernel code, %lluK rwdata, %lluK rodata, %lluK "
-          "init, %lluK bss, %lluK reserved)\n",
-          kib(avail * kPageSize), kib(physpages * kPageSize), kib(sizes.text), kib(sizes.rwdata),
-          kib(sizes.rodata), kib(sizes.init), kib(sizes.bss),
-          kib((physpages - managed) * kPageSize));
+  pr_info(
+      "Memory: %lluK/%lluK available (%lluK kernel code, %lluK rwdata, %lluK rodata, %lluK "
+      "init, %lluK bss, %lluK reserved)\n",
+      kib(avail * kPageSize), kib(physpages * kPageSize), kib(sizes.text), kib(sizes.rwdata),
+      kib(sizes.rodata), kib(sizes.init), kib(sizes.bss), kib((physpages - managed) * kPageSize));
   if (debug) {
     show_buddyinfo();
     show_zoneinfo();
@@ -101,8 +101,9 @@ uint64_t free_reserved_area(PhysRange range, const char* what) {
     if (!p || !p->reserved() || p->test(PageFlag::kNoMap) || !page_zone(p).populated()) {
       pr_err("Freeing %s memory: refused, pfn %#llx is %s\n", what,
              static_cast<unsigned long long>(pfn),
-             !p ? "not RAM" : !p->reserved() ? "not reserved (already free or in use)"
-                                             : "not mapped (no-map)");
+             !p               ? "not RAM"
+             : !p->reserved() ? "not reserved (already free or in use)"
+                              : "not mapped (no-map)");
       return 0;
     }
   }

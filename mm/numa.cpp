@@ -73,8 +73,8 @@ bool numa_init(const BootMemInfo& info) {
     pr_info("NUMA: single node %d\n", g_first_node);
   }
   g_nr_cpu_ids = arch::nr_cpus() ? arch::nr_cpus() : 1;
-  g_cpu_node = static_cast<int*>(memblock.alloc(g_nr_cpu_ids * sizeof(int), alignof(int),
-                                                g_first_node));
+  g_cpu_node =
+      static_cast<int*>(memblock.alloc(g_nr_cpu_ids * sizeof(int), alignof(int), g_first_node));
   if (!g_cpu_node) {
     g_nr_cpu_ids = 0;
     return false;

@@ -37,8 +37,9 @@ int nr_online_nodes();
 int first_online_node();
 // The next online node after nid, or kMaxNumNodes.
 int next_online_node(int nid);
-#define for_each_online_node(nid) \
-  for (int nid = ::k::first_online_node(); nid < ::k::kMaxNumNodes; nid = ::k::next_online_node(nid))
+#define for_each_online_node(nid)                                   \
+  for (int nid = ::k::first_online_node(); nid < ::k::kMaxNumNodes; \
+       nid = ::k::next_online_node(nid))
 
 PgData* NODE_DATA(int nid);
 void set_node_data(int nid, PgData* pg);

@@ -35,11 +35,11 @@ static_assert(static_cast<uint32_t>(PageFlag::kCount) <= 32);
 
 struct Page {
   std::atomic<uint32_t> flags{0};
-  uint8_t zone_idx = 0;   // ZoneType within the node
-  uint8_t nid = 0;        // NUMA node
-  uint16_t order = 0;     // see the table above
+  uint8_t zone_idx = 0;  // ZoneType within the node
+  uint8_t nid = 0;       // NUMA node
+  uint16_t order = 0;    // see the table above
   std::atomic<int32_t> refcount{0};
-  uint32_t section = 0;   // sparse section number; makes page_to_pfn O(1)
+  uint32_t section = 0;  // sparse section number; makes page_to_pfn O(1)
   ListNode lru;
   union {
     // Tail page of a compound page.
@@ -87,6 +87,8 @@ inline Page* page_from_lru(ListNode* n) { return container_of(n, &Page::lru); }
 inline Page* compound_head(Page* p) { return p->tail() ? p->compound.head : p; }
 
 // get_page()/put_page_testzero(): the reference count of an allocated page.
-inline void get_page(Page* p) { compound_head(p)->refcount.fetch_add(1, std::memory_order_relaxed); }
+inline void get_page(Page* p) {
+  compound_head(p)->refcount.fetch_add(1, std::memory_order_relaxed);
+}
 
 }  // namespace k

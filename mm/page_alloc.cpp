@@ -152,11 +152,12 @@ void warn_alloc(gfp_t gfp, unsigned order, int nid, const char* why) {
 
 void bad_page(const Page* page, unsigned order, const char* reason) {
   g_bad_page_reports.fetch_add(1, std::memory_order_relaxed);
-  pr_err("BUG: Bad page state: pfn:%#llx order:%u refcount:%d flags:%#x alloc-order:%u node:%u "
-         "zone:%s: %s\n",
-         static_cast<unsigned long long>(page_to_pfn(page).value()), order, page->ref(),
-         page->flags.load(std::memory_order_relaxed), page->order, page->nid,
-         page->zone_idx < MAX_NR_ZONES ? kZoneNames[page->zone_idx] : "?", reason);
+  pr_err(
+      "BUG: Bad page state: pfn:%#llx order:%u refcount:%d flags:%#x alloc-order:%u node:%u "
+      "zone:%s: %s\n",
+      static_cast<unsigned long long>(page_to_pfn(page).value()), order, page->ref(),
+      page->flags.load(std::memory_order_relaxed), page->order, page->nid,
+      page->zone_idx < MAX_NR_ZONES ? kZoneNames[page->zone_idx] : "?", reason);
 }
 
 uint64_t nr_bad_page_reports() { return g_bad_page_reports.load(std::memory_order_relaxed); }
@@ -353,16 +354,24 @@ void format_gfp(gfp_t gfp, char* buf, unsigned len) {
   };
   // Composite names first, like Linux's show_gfp_flags().
   static const Name names[] = {
-      {GFP_USER, "GFP_USER"},          {GFP_KERNEL, "GFP_KERNEL"},
-      {GFP_ATOMIC, "GFP_ATOMIC"},      {GFP_NOWAIT, "GFP_NOWAIT"},
-      {__GFP_DMA, "GFP_DMA"},          {__GFP_DMA32, "GFP_DMA32"},
-      {__GFP_HIGH, "__GFP_HIGH"},      {__GFP_IO, "__GFP_IO"},
-      {__GFP_FS, "__GFP_FS"},          {__GFP_ZERO, "__GFP_ZERO"},
+      {GFP_USER, "GFP_USER"},
+      {GFP_KERNEL, "GFP_KERNEL"},
+      {GFP_ATOMIC, "GFP_ATOMIC"},
+      {GFP_NOWAIT, "GFP_NOWAIT"},
+      {__GFP_DMA, "GFP_DMA"},
+      {__GFP_DMA32, "GFP_DMA32"},
+      {__GFP_HIGH, "__GFP_HIGH"},
+      {__GFP_IO, "__GFP_IO"},
+      {__GFP_FS, "__GFP_FS"},
+      {__GFP_ZERO, "__GFP_ZERO"},
       {__GFP_DIRECT_RECLAIM, "__GFP_DIRECT_RECLAIM"},
       {__GFP_KSWAPD_RECLAIM, "__GFP_KSWAPD_RECLAIM"},
-      {__GFP_NOWARN, "__GFP_NOWARN"},  {__GFP_NOFAIL, "__GFP_NOFAIL"},
-      {__GFP_NORETRY, "__GFP_NORETRY"}, {__GFP_COMP, "__GFP_COMP"},
-      {__GFP_HARDWALL, "__GFP_HARDWALL"}, {__GFP_THISNODE, "__GFP_THISNODE"},
+      {__GFP_NOWARN, "__GFP_NOWARN"},
+      {__GFP_NOFAIL, "__GFP_NOFAIL"},
+      {__GFP_NORETRY, "__GFP_NORETRY"},
+      {__GFP_COMP, "__GFP_COMP"},
+      {__GFP_HARDWALL, "__GFP_HARDWALL"},
+      {__GFP_THISNODE, "__GFP_THISNODE"},
   };
   gfp_t left = gfp;
   for (const Name& n : names) {

@@ -95,10 +95,13 @@ SELFTEST(buddy, exhaust_zone_then_free_restores_free_lists) {
     const uint64_t before = nr_free_pages();
     ListHead blocks;
     bool ok = true;
-    const uint64_t got = exhaust(c.gfp, blocks, [&](Page* p, unsigned order) {
-      const uint64_t pfn = page_to_pfn(p).value();
-      return pfn % (uint64_t{1} << order) == 0 && p->zone_idx <= highest;
-    }, &ok);
+    const uint64_t got = exhaust(
+        c.gfp, blocks,
+        [&](Page* p, unsigned order) {
+          const uint64_t pfn = page_to_pfn(p).value();
+          return pfn % (uint64_t{1} << order) == 0 && p->zone_idx <= highest;
+        },
+        &ok);
     KEXPECT(ok);
     t.diag("up to %s: %llu pages allocated until exhaustion", kZoneNames[highest],
            static_cast<unsigned long long>(got));
@@ -124,9 +127,12 @@ SELFTEST(buddy, dma32_allocations_stay_below_4g) {
   }
   ListHead blocks;
   bool ok = true;
-  exhaust(GFP_DMA32, blocks, [](Page* p, unsigned order) {
-    return page_to_phys(p).value() + (kPageSize << order) <= k4GiB;
-  }, &ok);
+  exhaust(
+      GFP_DMA32, blocks,
+      [](Page* p, unsigned order) {
+        return page_to_phys(p).value() + (kPageSize << order) <= k4GiB;
+      },
+      &ok);
   KEXPECT(ok);
   free_all(blocks);
 }
@@ -143,10 +149,13 @@ SELFTEST(buddy, dma_allocations_stay_below_the_dma_limit) {
          static_cast<unsigned long long>(present));
   ListHead blocks;
   bool ok = true;
-  exhaust(GFP_DMA, blocks, [](Page* p, unsigned order) {
-    return page_to_pfn(p).value() + (uint64_t{1} << order) <= g_zone_limits.dma_end_pfn &&
-           p->zone_idx == ZONE_DMA;
-  }, &ok);
+  exhaust(
+      GFP_DMA, blocks,
+      [](Page* p, unsigned order) {
+        return page_to_pfn(p).value() + (uint64_t{1} << order) <= g_zone_limits.dma_end_pfn &&
+               p->zone_idx == ZONE_DMA;
+      },
+      &ok);
   KEXPECT(ok);
   free_all(blocks);
 }

@@ -12,7 +12,9 @@ namespace k {
 PageMap g_page_map;
 
 namespace {
-uint64_t region_start_pfn(const MemblockRegion& r) { return align_up(r.base.value(), kPageSize) >> kPageShift; }
+uint64_t region_start_pfn(const MemblockRegion& r) {
+  return align_up(r.base.value(), kPageSize) >> kPageShift;
+}
 uint64_t region_end_pfn(const MemblockRegion& r) { return r.end().value() >> kPageShift; }
 }  // namespace
 

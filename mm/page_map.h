@@ -43,9 +43,9 @@ struct PageMap {
   MemSection* sections = nullptr;  // [nr_sections], from memblock
   uint64_t first_section = 0;      // section number of sections[0]
   uint64_t nr_sections = 0;
-  uint64_t min_pfn = 0;            // lowest RAM pfn
-  uint64_t max_pfn = 0;            // one past the highest RAM pfn
-  uint64_t nr_pages = 0;           // struct pages allocated
+  uint64_t min_pfn = 0;   // lowest RAM pfn
+  uint64_t max_pfn = 0;   // one past the highest RAM pfn
+  uint64_t nr_pages = 0;  // struct pages allocated
 };
 extern PageMap g_page_map;
 

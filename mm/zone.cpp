@@ -36,11 +36,15 @@ void zone_pfn_limits(unsigned z, uint64_t* lo, uint64_t* hi) {
   }
 }
 
-uint64_t rstart_pfn(const MemblockRegion& r) { return align_up(r.base.value(), kPageSize) >> kPageShift; }
+uint64_t rstart_pfn(const MemblockRegion& r) {
+  return align_up(r.base.value(), kPageSize) >> kPageShift;
+}
 uint64_t rend_pfn(const MemblockRegion& r) { return r.end().value() >> kPageShift; }
 int rnid(const MemblockRegion& r) { return r.nid >= 0 && r.nid < kMaxNumNodes ? r.nid : 0; }
 
-unsigned long long pa_of(uint64_t pfn) { return static_cast<unsigned long long>(pfn << kPageShift); }
+unsigned long long pa_of(uint64_t pfn) {
+  return static_cast<unsigned long long>(pfn << kPageShift);
+}
 
 bool init_node(int nid) {
   void* mem = memblock.alloc(sizeof(PgData), 64, nid);
@@ -151,7 +155,8 @@ ZoneType pfn_zone_type(uint64_t pfn) {
 
 uint64_t Zone::pcp_count() const {
   uint64_t n = 0;
-  for (unsigned c = 0; c < nr_pcp; ++c) n += static_cast<uint64_t>(__atomic_load_n(&pcp[c].count, __ATOMIC_RELAXED));
+  for (unsigned c = 0; c < nr_pcp; ++c)
+    n += static_cast<uint64_t>(__atomic_load_n(&pcp[c].count, __ATOMIC_RELAXED));
   return n;
 }
 
@@ -159,8 +164,9 @@ bool free_area_init(uint64_t dma_zone_limit) {
   const uint64_t min_pfn = g_page_map.min_pfn, max_pfn = g_page_map.max_pfn;
   g_zone_limits.dma32_end_pfn = k4GiBPfn;
   // A DMA limit at or above 4 GiB adds nothing DMA32 does not already give.
-  g_zone_limits.dma_end_pfn =
-      dma_zone_limit && (dma_zone_limit >> kPageShift) < k4GiBPfn ? dma_zone_limit >> kPageShift : 0;
+  g_zone_limits.dma_end_pfn = dma_zone_limit && (dma_zone_limit >> kPageShift) < k4GiBPfn
+                                  ? dma_zone_limit >> kPageShift
+                                  : 0;
 
   pr_info("Zone ranges:\n");
   for (unsigned z = 0; z < MAX_NR_ZONES; ++z) {

@@ -37,10 +37,10 @@ struct FreeArea {
 
 // Order-0 pages cached for one CPU (Linux struct per_cpu_pages).
 struct PerCpuPages {
-  SpinLock lock;      // rank 1: before Zone::lock; taken with IRQs off
-  int count = 0;      // pages on list
-  int high = 0;       // drain batch pages when count reaches this
-  int batch = 1;      // refill/drain chunk
+  SpinLock lock;  // rank 1: before Zone::lock; taken with IRQs off
+  int count = 0;  // pages on list
+  int high = 0;   // drain batch pages when count reaches this
+  int batch = 1;  // refill/drain chunk
   ListHead list;
 };
 
@@ -56,8 +56,8 @@ struct Zone {
   PerCpuPages* pcp = nullptr;  // [nr_pcp], indexed by arch::this_cpu()
   unsigned nr_pcp = 0;
   uint64_t zone_start_pfn = 0;
-  uint64_t spanned_pages = 0;  // end_pfn - start_pfn, holes included
-  uint64_t present_pages = 0;  // RAM pages in the span
+  uint64_t spanned_pages = 0;              // end_pfn - start_pfn, holes included
+  uint64_t present_pages = 0;              // RAM pages in the span
   std::atomic<uint64_t> managed_pages{0};  // pages handed to the buddy allocator
   const char* name = "";
   uint8_t idx = 0;

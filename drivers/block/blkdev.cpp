@@ -29,7 +29,8 @@ Result<void> check(BlockDevice* dev, uint64_t sector, const void* buf, uint64_t 
 }  // namespace
 
 Result<void> blkdev_register(BlockDevice* dev) {
-  if (!dev || !dev->ops || !dev->name[0] || !dev->ops->read || !dev->ops->write) return Errno::kEINVAL;
+  if (!dev || !dev->ops || !dev->name[0] || !dev->ops->read || !dev->ops->write)
+    return Errno::kEINVAL;
   IrqSpinLockGuard g(g_blk_lock);
   if (lookup_locked(dev->name)) return Errno::kEEXIST;
   g_blkdevs.push_back(&dev->link);

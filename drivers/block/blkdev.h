@@ -29,8 +29,8 @@ struct BlockDeviceOps {
 
 struct BlockDevice {
   char name[16] = {};
-  uint64_t nr_sectors = 0;      // capacity in 512-byte sectors
-  uint32_t max_sectors = 256;   // per driver call; larger requests are split
+  uint64_t nr_sectors = 0;     // capacity in 512-byte sectors
+  uint32_t max_sectors = 256;  // per driver call; larger requests are split
   bool read_only = false;
   const BlockDeviceOps* ops = nullptr;
   void* priv = nullptr;

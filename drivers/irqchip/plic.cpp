@@ -225,7 +225,8 @@ bool plic_enabled_on(unsigned irq, unsigned cpu) {
 uint32_t plic_threshold(unsigned cpu) {
   const int ctx = plic_context_of_cpu(cpu);
   if (ctx < 0) return ~0u;
-  return arch::readl(reg32(kContextBase + kContextStride * static_cast<uint64_t>(ctx) + kThreshold));
+  return arch::readl(
+      reg32(kContextBase + kContextStride * static_cast<uint64_t>(ctx) + kThreshold));
 }
 
 }  // namespace k

@@ -104,7 +104,8 @@ Result<void> blk_read(BlockDevice& d, uint64_t sector, void* buf, uint32_t count
   return transfer(static_cast<VirtioBlk*>(d.priv), BlkOp::kRead, sector, buf, count);
 }
 Result<void> blk_write(BlockDevice& d, uint64_t sector, const void* buf, uint32_t count) {
-  return transfer(static_cast<VirtioBlk*>(d.priv), BlkOp::kWrite, sector, const_cast<void*>(buf), count);
+  return transfer(static_cast<VirtioBlk*>(d.priv), BlkOp::kWrite, sector, const_cast<void*>(buf),
+                  count);
 }
 Result<void> blk_flush(BlockDevice& d) {
   auto* vb = static_cast<VirtioBlk*>(d.priv);
@@ -170,7 +171,8 @@ Result<void> virtio_blk_wait(VirtioBlk* vb, VirtioBlkReq* req) {
   const uint64_t deadline = arch::read_time() + kTimeoutSeconds * arch::timebase_hz();
   // Sleep in wfi only when this CPU will take the completion interrupt;
   // otherwise reap the used ring ourselves.
-  const bool poll = !vb->irq_ok || !arch::irqs_enabled() || irq_cpu(vb->vd->irq) != arch::this_cpu();
+  const bool poll =
+      !vb->irq_ok || !arch::irqs_enabled() || irq_cpu(vb->vd->irq) != arch::this_cpu();
   bool timed_out = false;
   while (!req->done.load(std::memory_order_acquire) && !vb->dead.load()) {
     if (poll) {
@@ -209,7 +211,8 @@ Device* virtio_blk_device(VirtioBlk* vb) { return vb ? vb->vd->dev : nullptr; }
 unsigned virtio_blk_irq(VirtioBlk* vb) { return vb && vb->irq_ok ? vb->vd->irq : 0; }
 
 VirtioBlkStats virtio_blk_stats(VirtioBlk* vb) {
-  return VirtioBlkStats{vb->requests.load(), vb->irq_done.load(), vb->poll_done.load(), vb->vq->refused};
+  return VirtioBlkStats{vb->requests.load(), vb->irq_done.load(), vb->poll_done.load(),
+                        vb->vq->refused};
 }
 
 bool virtio_blk_probe(VirtioDevice* vd) {
@@ -258,7 +261,8 @@ bool virtio_blk_probe(VirtioDevice* vd) {
   if (!blkdev_register(&vb->blk)) return fail("cannot register the block device");
   pr_info("%s: virtio-blk %s: %llu sectors (%llu MiB)%s%s, IRQ %u, queue %u\n", vd->dev->name,
           vb->blk.name, static_cast<unsigned long long>(vb->blk.nr_sectors),
-          static_cast<unsigned long long>(vb->blk.nr_sectors >> 11), vb->blk.read_only ? ", ro" : "",
+          static_cast<unsigned long long>(vb->blk.nr_sectors >> 11),
+          vb->blk.read_only ? ", ro" : "",
           virtio_has_feature(vd, VIRTIO_BLK_F_FLUSH) ? ", flush" : "", vd->irq, vb->vq->num);
   return true;
 }

@@ -22,7 +22,6 @@
 #include "mm/page_alloc.h"
 #include "mm/page_map.h"
 
-
 // Test buffers come straight from the page allocator: slab caches keep
 // empty slabs, which the suite's free-page counter would see as a leak.
 inline unsigned test_order(size_t size) {
@@ -30,8 +29,12 @@ inline unsigned test_order(size_t size) {
   while ((k::kPageSize << o) < size) ++o;
   return o;
 }
-inline void* test_alloc(size_t size) { return k::__get_free_pages(k::GFP_KERNEL, test_order(size)); }
-inline void* test_zalloc(size_t size) { return k::__get_free_pages(k::GFP_KERNEL | k::__GFP_ZERO, test_order(size)); }
+inline void* test_alloc(size_t size) {
+  return k::__get_free_pages(k::GFP_KERNEL, test_order(size));
+}
+inline void* test_zalloc(size_t size) {
+  return k::__get_free_pages(k::GFP_KERNEL | k::__GFP_ZERO, test_order(size));
+}
 inline void test_free(void* p) {
   if (p) k::free_pages(p, k::virt_to_page(p)->order);
 }
@@ -59,7 +62,9 @@ uint64_t splitmix64(uint64_t x) {
   z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
   return z ^ (z >> 31);
 }
-uint64_t word(uint64_t seed, uint64_t sector, unsigned w) { return splitmix64(seed ^ (sector * 64 + w)); }
+uint64_t word(uint64_t seed, uint64_t sector, unsigned w) {
+  return splitmix64(seed ^ (sector * 64 + w));
+}
 
 void fill(void* buf, uint64_t seed, uint64_t sector, uint64_t count) {
   auto* p = static_cast<uint64_t*>(buf);
@@ -112,7 +117,8 @@ SELFTEST(virtio_blk, reads_the_harness_pattern) {
     const uint64_t n = h.a_count - s < kChunk ? h.a_count - s : kChunk;
     KASSERT(blkdev_read(d, h.a_start + s, buf, n).ok());
     const uint64_t bad = verify(buf, h.seed, h.a_start + s, n);
-    if (bad != n) t.diag("sector %llu differs", static_cast<unsigned long long>(h.a_start + s + bad));
+    if (bad != n)
+      t.diag("sector %llu differs", static_cast<unsigned long long>(h.a_start + s + bad));
     KASSERT(bad == n);
   }
   if (virtio_blk_irq(virtio_blk_of(d)))
@@ -188,14 +194,16 @@ SELFTEST(virtio_blk, device_only_sees_addresses_inside_its_window) {
   KEXPECT_EQ(virtio_blk_stats(vb).vq_refused, 0u);
   KEXPECT_EQ(dma_stats().outside_window.load(), 0u);
   const VirtioBlkStats st = virtio_blk_stats(vb);
-  t.diag("%s: window %s, bus limit %#llx; %llu bounces so far, %llu bytes copied; %llu requests "
-         "(%llu completed by IRQ, %llu polled)",
-         dev->name, dev->dma.restricted ? "restricted" : "identity",
-         static_cast<unsigned long long>(dev->dma.bus_limit),
-         static_cast<unsigned long long>(dma_stats().bounces.load()),
-         static_cast<unsigned long long>(swiotlb_info().bounced_bytes),
-         static_cast<unsigned long long>(st.requests), static_cast<unsigned long long>(st.irq_completions),
-         static_cast<unsigned long long>(st.poll_completions));
+  t.diag(
+      "%s: window %s, bus limit %#llx; %llu bounces so far, %llu bytes copied; %llu requests "
+      "(%llu completed by IRQ, %llu polled)",
+      dev->name, dev->dma.restricted ? "restricted" : "identity",
+      static_cast<unsigned long long>(dev->dma.bus_limit),
+      static_cast<unsigned long long>(dma_stats().bounces.load()),
+      static_cast<unsigned long long>(swiotlb_info().bounced_bytes),
+      static_cast<unsigned long long>(st.requests),
+      static_cast<unsigned long long>(st.irq_completions),
+      static_cast<unsigned long long>(st.poll_completions));
   if (dev->dma.restricted) KEXPECT(dma_stats().bounces.load() > 0);
   // The dma-ranges scenario says where the window must end: the device's
   // reach and ZONE_DMA both stop there (a DTB that lost its patch fails).

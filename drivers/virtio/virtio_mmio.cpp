@@ -65,9 +65,10 @@ bool virtio_mmio_probe(const fdt::Fdt& fdt, const fdt::Node& node) {
     return false;
   }
   if (version != 2) {
-    pr_info("virtio-mmio@%#llx: device %u uses the legacy interface (version %u); not supported "
-            "(QEMU: -global virtio-mmio.force-legacy=false)\n",
-            static_cast<unsigned long long>(reg->addr), id, version);
+    pr_info(
+        "virtio-mmio@%#llx: device %u uses the legacy interface (version %u); not supported "
+        "(QEMU: -global virtio-mmio.force-legacy=false)\n",
+        static_cast<unsigned long long>(reg->addr), id, version);
     iounmap(regs);
     return false;
   }

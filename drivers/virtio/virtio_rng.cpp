@@ -74,7 +74,8 @@ Result<size_t> hwrng_read(void* buf, size_t len) {
   if (ok) {
     virtio_notify(r->vd, 0);
     const uint64_t deadline = arch::read_time() + arch::timebase_hz();
-    const bool poll = !r->irq_ok || !arch::irqs_enabled() || irq_cpu(r->vd->irq) != arch::this_cpu();
+    const bool poll =
+        !r->irq_ok || !arch::irqs_enabled() || irq_cpu(r->vd->irq) != arch::this_cpu();
     while (!r->done.load(std::memory_order_acquire)) {
       if (poll) {
         IrqSpinLockGuard g(r->lock);

@@ -14,8 +14,12 @@ namespace {
 inline void wmb() { asm volatile("fence w, w" ::: "memory"); }
 inline void rmb() { asm volatile("fence r, r" ::: "memory"); }
 
-volatile uint16_t& avail_idx(Virtqueue* vq) { return *const_cast<volatile uint16_t*>(&vq->avail->idx); }
-uint16_t used_idx(const Virtqueue* vq) { return *const_cast<const volatile uint16_t*>(&vq->used->idx); }
+volatile uint16_t& avail_idx(Virtqueue* vq) {
+  return *const_cast<volatile uint16_t*>(&vq->avail->idx);
+}
+uint16_t used_idx(const Virtqueue* vq) {
+  return *const_cast<const volatile uint16_t*>(&vq->used->idx);
+}
 
 }  // namespace
 

@@ -33,8 +33,8 @@ BENCH(dma) {
   for (int bounced = 0; bounced < 2; ++bounced) {
     if (bounced && swiotlb_info().nslots == 0) break;
     dev.force_bounce = bounced != 0;
-    b.measure(bounced ? "dma_map_single_bounced_512" : "dma_map_single_direct_512",
-              b.iters(1000), [&] {
+    b.measure(bounced ? "dma_map_single_bounced_512" : "dma_map_single_direct_512", b.iters(1000),
+              [&] {
                 const DmaAddr a = dma_map_single(&dev, buf, 512, DMA_TO_DEVICE);
                 ok &= !dma_mapping_error(&dev, a);
                 if (!dma_mapping_error(&dev, a)) dma_unmap_single(&dev, a, 512, DMA_TO_DEVICE);

@@ -69,7 +69,8 @@ void check_sync(const Device* dev, DmaAddr addr, size_t size, dma_data_direction
   IrqSpinLockGuard g(g_dbg.lock);
   Entry* e = find_containing(dev, addr.value(), size);
   if (!e) {
-    report(DmaDebugError::kNotMapped, dev, "sync of memory that is not mapped", addr.value(), size, 0, 0);
+    report(DmaDebugError::kNotMapped, dev, "sync of memory that is not mapped", addr.value(), size,
+           0, 0);
     return;
   }
   if (e->dir != dir)
@@ -105,7 +106,8 @@ void dma_debug_init() {
   if (*on) pr_info("DMA-API: debugging enabled (%zu entries)\n", kMaxEntries);
 }
 
-void debug_dma_map(const Device* dev, DmaAddr addr, PhysAddr pa, size_t size, dma_data_direction dir) {
+void debug_dma_map(const Device* dev, DmaAddr addr, PhysAddr pa, size_t size,
+                   dma_data_direction dir) {
   if (!dma_debug_enabled()) return;
   IrqSpinLockGuard g(g_dbg.lock);
   for (Entry& e : g_dbg.entries) {
@@ -129,14 +131,16 @@ bool debug_dma_unmap(const Device* dev, DmaAddr addr, size_t size, dma_data_dire
   Entry* e = find_exact(dev, addr.value());
   if (!e) {
     if (recently_unmapped(dev, addr.value()))
-      report(DmaDebugError::kDoubleUnmap, dev, "unmapping memory already unmapped", addr.value(), size, 0, 0);
+      report(DmaDebugError::kDoubleUnmap, dev, "unmapping memory already unmapped", addr.value(),
+             size, 0, 0);
     else
-      report(DmaDebugError::kNotMapped, dev, "unmapping memory that was never mapped", addr.value(), size, 0, 0);
+      report(DmaDebugError::kNotMapped, dev, "unmapping memory that was never mapped", addr.value(),
+             size, 0, 0);
     return false;
   }
   if (e->size != size)
-    report(DmaDebugError::kSizeMismatch, dev, "unmap with a different size than mapped", addr.value(),
-           size, e->size, size);
+    report(DmaDebugError::kSizeMismatch, dev, "unmap with a different size than mapped",
+           addr.value(), size, e->size, size);
   if (e->dir != dir)
     report(DmaDebugError::kDirMismatch, dev, "unmap with a different direction than mapped",
            addr.value(), size, e->dir, dir);
@@ -150,7 +154,8 @@ bool debug_dma_unmap(const Device* dev, DmaAddr addr, size_t size, dma_data_dire
 void debug_dma_sync_for_cpu(const Device* dev, DmaAddr addr, size_t size, dma_data_direction dir) {
   if (dma_debug_enabled()) check_sync(dev, addr, size, dir, true);
 }
-void debug_dma_sync_for_device(const Device* dev, DmaAddr addr, size_t size, dma_data_direction dir) {
+void debug_dma_sync_for_device(const Device* dev, DmaAddr addr, size_t size,
+                               dma_data_direction dir) {
   if (dma_debug_enabled()) check_sync(dev, addr, size, dir, false);
 }
 
@@ -159,7 +164,8 @@ void debug_dma_device_gone(const Device* dev) {
   IrqSpinLockGuard g(g_dbg.lock);
   for (Entry& e : g_dbg.entries) {
     if (!e.used || e.dev != dev) continue;
-    report(DmaDebugError::kLeakedMapping, dev, "device gone with a live mapping", e.addr, e.size, 0, 0);
+    report(DmaDebugError::kLeakedMapping, dev, "device gone with a live mapping", e.addr, e.size, 0,
+           0);
     e.used = false;
     --g_dbg.live;
   }

@@ -37,12 +37,14 @@ void dma_debug_set_enabled(bool on);
 void dma_debug_init();
 
 // Hooks called by dma_mapping.cpp (no-ops when disabled).
-void debug_dma_map(const Device* dev, DmaAddr addr, PhysAddr pa, size_t size, dma_data_direction dir);
+void debug_dma_map(const Device* dev, DmaAddr addr, PhysAddr pa, size_t size,
+                   dma_data_direction dir);
 // false when the unmap must not go ahead (never mapped, or already
 // unmapped): the error was reported. Always true when disabled.
 bool debug_dma_unmap(const Device* dev, DmaAddr addr, size_t size, dma_data_direction dir);
 void debug_dma_sync_for_cpu(const Device* dev, DmaAddr addr, size_t size, dma_data_direction dir);
-void debug_dma_sync_for_device(const Device* dev, DmaAddr addr, size_t size, dma_data_direction dir);
+void debug_dma_sync_for_device(const Device* dev, DmaAddr addr, size_t size,
+                               dma_data_direction dir);
 // Reports (and drops) every live mapping of dev.
 void debug_dma_device_gone(const Device* dev);
 

@@ -36,7 +36,8 @@ unsigned order_for(size_t size) {
 
 bool kernel_image_addr(const void* p) {
   const uint64_t va = reinterpret_cast<uint64_t>(p);
-  return va >= arch::g_layout.kernel_virt && va - arch::g_layout.kernel_virt < arch::g_layout.kernel_size;
+  return va >= arch::g_layout.kernel_virt &&
+         va - arch::g_layout.kernel_virt < arch::g_layout.kernel_size;
 }
 
 // Cache maintenance handing a buffer to the device / back to the CPU (the
@@ -58,7 +59,8 @@ bool line_aligned(PhysAddr pa, size_t size) {
 
 DmaAddr map_phys(Device* dev, PhysAddr pa, size_t size, dma_data_direction dir) {
   if (!dev || size == 0 || dir > DMA_FROM_DEVICE) {
-    pr_err("dma: %s: bad mapping request (size %zu, dir %u)\n", dev ? dev->name : "(null)", size, dir);
+    pr_err("dma: %s: bad mapping request (size %zu, dir %u)\n", dev ? dev->name : "(null)", size,
+           dir);
     g_stats.map_failures.fetch_add(1, std::memory_order_relaxed);
     return DMA_MAPPING_ERROR;
   }
@@ -121,10 +123,14 @@ Page* alloc_reachable(Device* dev, size_t size, unsigned order, gfp_t gfp, DmaAd
 
 const char* dma_dir_name(dma_data_direction dir) {
   switch (dir) {
-    case DMA_BIDIRECTIONAL: return "BIDIRECTIONAL";
-    case DMA_TO_DEVICE: return "TO_DEVICE";
-    case DMA_FROM_DEVICE: return "FROM_DEVICE";
-    case DMA_NONE: return "NONE";
+    case DMA_BIDIRECTIONAL:
+      return "BIDIRECTIONAL";
+    case DMA_TO_DEVICE:
+      return "TO_DEVICE";
+    case DMA_FROM_DEVICE:
+      return "FROM_DEVICE";
+    case DMA_NONE:
+      return "NONE";
   }
   return "?";
 }
@@ -204,8 +210,10 @@ void* dma_alloc_coherent(Device* dev, size_t size, DmaAddr* handle, gfp_t gfp) {
 
   const uint64_t nc_prot = coherent ? 0 : arch::pgprot_dma_noncached();
   if (!coherent && !nc_prot) {
-    pr_err("dma: %s: non-coherent device needs an uncached mapping: no Svpbmt and no no-map "
-           "shared-dma-pool\n", dev->name);
+    pr_err(
+        "dma: %s: non-coherent device needs an uncached mapping: no Svpbmt and no no-map "
+        "shared-dma-pool\n",
+        dev->name);
     return nullptr;
   }
   const unsigned order = order_for(size);

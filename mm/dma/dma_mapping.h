@@ -81,18 +81,17 @@ void dma_free_coherent(Device* dev, size_t size, void* cpu_addr, DmaAddr handle)
 
 DmaAddr dma_map_single(Device* dev, void* ptr, size_t size, dma_data_direction dir);
 void dma_unmap_single(Device* dev, DmaAddr addr, size_t size, dma_data_direction dir);
-DmaAddr dma_map_page(Device* dev, Page* page, size_t offset, size_t size,
-                     dma_data_direction dir);
+DmaAddr dma_map_page(Device* dev, Page* page, size_t offset, size_t size, dma_data_direction dir);
 void dma_unmap_page(Device* dev, DmaAddr addr, size_t size, dma_data_direction dir);
 void dma_sync_single_for_cpu(Device* dev, DmaAddr addr, size_t size, dma_data_direction dir);
 void dma_sync_single_for_device(Device* dev, DmaAddr addr, size_t size, dma_data_direction dir);
 
 // Counters (tests, diagnostics, the `dma` shell command).
 struct DmaStats {
-  std::atomic<uint64_t> maps{0};              // streaming maps made
-  std::atomic<uint64_t> map_failures{0};      // DMA_MAPPING_ERROR returned
-  std::atomic<uint64_t> bounces{0};           // maps that went through swiotlb
-  std::atomic<int64_t> mappings_live{0};      // mapped, not yet unmapped
+  std::atomic<uint64_t> maps{0};                // streaming maps made
+  std::atomic<uint64_t> map_failures{0};        // DMA_MAPPING_ERROR returned
+  std::atomic<uint64_t> bounces{0};             // maps that went through swiotlb
+  std::atomic<int64_t> mappings_live{0};        // mapped, not yet unmapped
   std::atomic<int64_t> coherent_pages_live{0};  // dma_alloc_coherent pages out
   std::atomic<uint64_t> coherent_allocs{0};
   // Addresses handed out that the device could not reach: must stay 0.

@@ -32,7 +32,7 @@ struct DmaPool {
   SpinLock lock;  // leaf; IRQs off
   char name[32];
   Device* dev;
-  size_t size;      // block stride
+  size_t size;  // block stride
   size_t boundary;
   ListHead chunks;
   size_t blocks_in_use = 0;
@@ -48,7 +48,8 @@ Chunk* new_chunk(DmaPool* p, gfp_t gfp) {
   auto* c = static_cast<Chunk*>(kmalloc(sizeof(Chunk), gfp & ~__GFP_ZERO));
   if (!c) return nullptr;
   new (c) Chunk();
-  c->vaddr = static_cast<uint8_t*>(dma_alloc_coherent(p->dev, kPageSize, &c->dma, gfp & ~__GFP_ZERO));
+  c->vaddr =
+      static_cast<uint8_t*>(dma_alloc_coherent(p->dev, kPageSize, &c->dma, gfp & ~__GFP_ZERO));
   if (!c->vaddr) {
     kfree(c);
     return nullptr;
@@ -69,7 +70,8 @@ Chunk* new_chunk(DmaPool* p, gfp_t gfp) {
 
 }  // namespace
 
-DmaPool* dma_pool_create(const char* name, Device* dev, size_t size, size_t align, size_t boundary) {
+DmaPool* dma_pool_create(const char* name, Device* dev, size_t size, size_t align,
+                         size_t boundary) {
   if (!dev || size == 0 || size > kPageSize) return nullptr;
   if (align == 0) align = 8;
   if (!is_pow2(align) || align > kPageSize) return nullptr;

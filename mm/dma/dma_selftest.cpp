@@ -17,7 +17,6 @@
 #include "mm/slab.h"
 #include "mm/vmalloc.h"
 
-
 // Test buffers come straight from the page allocator: slab caches keep
 // empty slabs, which the suite's free-page counter would see as a leak.
 inline unsigned test_order(size_t size) {
@@ -25,8 +24,12 @@ inline unsigned test_order(size_t size) {
   while ((k::kPageSize << o) < size) ++o;
   return o;
 }
-inline void* test_alloc(size_t size) { return k::__get_free_pages(k::GFP_KERNEL, test_order(size)); }
-inline void* test_zalloc(size_t size) { return k::__get_free_pages(k::GFP_KERNEL | k::__GFP_ZERO, test_order(size)); }
+inline void* test_alloc(size_t size) {
+  return k::__get_free_pages(k::GFP_KERNEL, test_order(size));
+}
+inline void* test_zalloc(size_t size) {
+  return k::__get_free_pages(k::GFP_KERNEL | k::__GFP_ZERO, test_order(size));
+}
 inline void test_free(void* p) {
   if (p) k::free_pages(p, k::virt_to_page(p)->order);
 }
@@ -35,7 +38,9 @@ namespace k {
 namespace {
 
 uint64_t read_mappings_live() { return static_cast<uint64_t>(dma_stats().mappings_live.load()); }
-uint64_t read_coherent_live() { return static_cast<uint64_t>(dma_stats().coherent_pages_live.load()); }
+uint64_t read_coherent_live() {
+  return static_cast<uint64_t>(dma_stats().coherent_pages_live.load());
+}
 uint64_t read_swiotlb_used() { return swiotlb_info().used; }
 
 void fill(void* p, size_t n, uint8_t seed) {
@@ -222,7 +227,8 @@ SELFTEST(dma, noncoherent_maps_issue_the_right_maintenance) {
   KASSERT(buf);
   const PhysAddr pa = arch::virt_to_phys(buf);
   arch::CacheRecord rec[16];
-  auto expect_ops = [&](size_t n, std::initializer_list<arch::CacheOp> ops, PhysAddr where, size_t len) {
+  auto expect_ops = [&](size_t n, std::initializer_list<arch::CacheOp> ops, PhysAddr where,
+                        size_t len) {
     KEXPECT_EQ(n, ops.size());
     size_t i = 0;
     for (arch::CacheOp op : ops) {
@@ -316,8 +322,9 @@ SELFTEST(dma, dma_debug_reports_api_misuse) {
   auto* buf = static_cast<uint8_t*>(test_alloc(256));
   KASSERT(buf);
   auto count = [](DmaDebugError e) { return dma_debug_error_count(e); };
-  const uint64_t size0 = count(DmaDebugError::kSizeMismatch), dir0 = count(DmaDebugError::kDirMismatch),
-                 nm0 = count(DmaDebugError::kNotMapped), dbl0 = count(DmaDebugError::kDoubleUnmap),
+  const uint64_t size0 = count(DmaDebugError::kSizeMismatch),
+                 dir0 = count(DmaDebugError::kDirMismatch), nm0 = count(DmaDebugError::kNotMapped),
+                 dbl0 = count(DmaDebugError::kDoubleUnmap),
                  cpu0 = count(DmaDebugError::kCpuAccessDeviceOwned);
 
   DmaAddr a = dma_map_single(&dev, buf, 256, DMA_TO_DEVICE);
@@ -375,8 +382,9 @@ SELFTEST(dma, dma_pool_blocks_are_aligned_unique_and_returned) {
     memset(v[i], i & 0xff, 40);
   }
   bool intact = true;
-  for (int i = 0; i < kN; ++i) intact &= static_cast<uint8_t*>(v[i])[0] == (i & 0xff) &&
-                                         static_cast<uint8_t*>(v[i])[39] == (i & 0xff);
+  for (int i = 0; i < kN; ++i)
+    intact &= static_cast<uint8_t*>(v[i])[0] == (i & 0xff) &&
+              static_cast<uint8_t*>(v[i])[39] == (i & 0xff);
   KEXPECT(intact);  // blocks do not overlap
   KEXPECT_EQ(dma_pool_blocks_in_use(pool), static_cast<size_t>(kN));
   for (int i = 0; i < kN; ++i) dma_pool_free(pool, v[i], h[i]);
@@ -401,8 +409,8 @@ SELFTEST(dma, bench_map_unmap_direct_and_bounced) {
       dma_unmap_single(&dev, a, 512, DMA_TO_DEVICE);
     }
     const uint64_t per = (arch::read_instret() - start) / kIters;
-    t.diag("bench: dma_map_single+unmap %s (512 B, TO_DEVICE): %llu instructions", bounced ? "bounced" : "direct",
-           static_cast<unsigned long long>(per));
+    t.diag("bench: dma_map_single+unmap %s (512 B, TO_DEVICE): %llu instructions",
+           bounced ? "bounced" : "direct", static_cast<unsigned long long>(per));
   }
   test_free(buf);
 }

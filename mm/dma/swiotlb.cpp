@@ -75,7 +75,8 @@ bool swiotlb_init(size_t bytes) {
   }
   g_pool.orig = reinterpret_cast<uint64_t*>(tables);
   g_pool.bitmap = reinterpret_cast<uint64_t*>(tables + nslots * sizeof(uint64_t));
-  g_pool.alloc_size = reinterpret_cast<uint32_t*>(tables + nslots * sizeof(uint64_t) + bitmap_bytes);
+  g_pool.alloc_size =
+      reinterpret_cast<uint32_t*>(tables + nslots * sizeof(uint64_t) + bitmap_bytes);
   g_pool.range = PhysRange{page_to_phys(page), size};
   g_pool.slots.init(g_pool.bitmap, nslots);
   g_pool.ready = true;
@@ -98,8 +99,10 @@ std::optional<PhysAddr> swiotlb_tbl_map_single(PhysAddr orig, size_t size, dma_d
   const uint64_t off = orig.value() & (kSwiotlbSlotSize - 1);
   // The first slot keeps orig's offset within a slot (Linux min_align_mask
   // idea): sub-slot alignment the driver relied on survives the bounce.
-  const auto count = static_cast<uint32_t>(align_up(off + size, kSwiotlbSlotSize) >> kSwiotlbSlotShift);
-  const uint32_t align = size >= kPageSize ? static_cast<uint32_t>(kPageSize >> kSwiotlbSlotShift) : 1;
+  const auto count =
+      static_cast<uint32_t>(align_up(off + size, kSwiotlbSlotSize) >> kSwiotlbSlotShift);
+  const uint32_t align =
+      size >= kPageSize ? static_cast<uint32_t>(kPageSize >> kSwiotlbSlotShift) : 1;
   std::optional<uint32_t> idx;
   {
     IrqSpinLockGuard g(g_pool.lock);

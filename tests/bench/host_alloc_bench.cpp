@@ -154,11 +154,16 @@ int main(int argc, char** argv) {
     const std::string a = argv[i];
     if (i + 1 >= argc) return usage();
     const char* v = argv[++i];
-    if (a == "--trace") trace = v;
-    else if (a == "--allocator") allocator = v;
-    else if (a == "--ops") ops = std::strtoull(v, nullptr, 10);
-    else if (a == "--reps") reps = std::atoi(v);
-    else return usage();
+    if (a == "--trace")
+      trace = v;
+    else if (a == "--allocator")
+      allocator = v;
+    else if (a == "--ops")
+      ops = std::strtoull(v, nullptr, 10);
+    else if (a == "--reps")
+      reps = std::atoi(v);
+    else
+      return usage();
   }
   const bool pages = trace == "pages";
   if ((!pages && trace != "small") || (allocator != "kernel" && allocator != "malloc") ||
@@ -176,8 +181,7 @@ int main(int argc, char** argv) {
   if (allocator == "kernel") {
     host::g_log_echo = false;
     m = std::make_unique<mmtest::Machine>(0x80000000, 0xC0000000, 1);
-    m->info().add_memory(k::PhysRange{k::PhysAddr(0x80000000), uint64_t{1} << 30},
-                         k::NUMA_NO_NODE);
+    m->info().add_memory(k::PhysRange{k::PhysAddr(0x80000000), uint64_t{1} << 30}, k::NUMA_NO_NODE);
     if (!m->boot()) {
       std::fprintf(stderr, "host_alloc_bench: fake machine did not boot\n");
       return 1;
@@ -204,7 +208,7 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
-  std::printf("host_alloc %s %s ops=%zu reps=%d ns_per_op=%.2f\n", trace.c_str(),
-              allocator.c_str(), t.size(), reps, best / static_cast<double>(t.size()));
+  std::printf("host_alloc %s %s ops=%zu reps=%d ns_per_op=%.2f\n", trace.c_str(), allocator.c_str(),
+              t.size(), reps, best / static_cast<double>(t.size()));
   return 0;
 }

@@ -29,7 +29,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if ((s.vaddr - s.offset) % 4096) abort();
     if (i && (s.vaddr & ~uint64_t{4095}) < prev_end) abort();
     prev_end = (s.vaddr + s.memsz + 4095) & ~uint64_t{4095};
-    if ((s.prot & kProtExec) && img.entry >= s.vaddr && img.entry - s.vaddr < s.memsz) entry_ok = true;
+    if ((s.prot & kProtExec) && img.entry >= s.vaddr && img.entry - s.vaddr < s.memsz)
+      entry_ok = true;
   }
   if (!entry_ok || prev_end != img.max_vaddr) abort();
   if (img.type == kEtExec && (img.max_vaddr > lim.task_size || img.min_vaddr < lim.mmap_min_addr))
@@ -37,7 +38,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (img.type == kEtDyn) {
     ElfImage biased = img;
     if (apply_load_bias(&biased, uint64_t{1} << 30, lim).ok()) {
-      if (biased.entry != img.entry + (uint64_t{1} << 30) || biased.max_vaddr > lim.task_size) abort();
+      if (biased.entry != img.entry + (uint64_t{1} << 30) || biased.max_vaddr > lim.task_size)
+        abort();
     }
   }
   return 0;

@@ -108,7 +108,8 @@ TEST(Cpio, GnuCpioNewcRoundTrip) {
   if (std::system("command -v cpio > /dev/null 2>&1") != 0) GTEST_SKIP() << "cpio not installed";
   fsys::path root = make_tree();
   std::string out = root.string() + ".gnu.cpio";
-  std::string cmd = "cd " + root.string() + " && find . | LC_ALL=C sort | cpio --quiet -o -H newc > " + out;
+  std::string cmd =
+      "cd " + root.string() + " && find . | LC_ALL=C sort | cpio --quiet -o -H newc > " + out;
   ASSERT_EQ(std::system(cmd.c_str()), 0);
   std::vector<uint8_t> b = read_file(out);
   Listed l = list(b);
@@ -174,30 +175,57 @@ struct Corruption {
 };
 
 const Corruption kCorruptions[] = {
-    {"bad_magic", [](std::vector<uint8_t>& b, size_t) { b[5] = '9'; }, "bad magic (expected 070701 or 070702)"},
-    {"odc_magic", [](std::vector<uint8_t>& b, size_t) { b[5] = '7'; }, "odc cpio format: only newc (070701) is supported"},
-    {"gzip", [](std::vector<uint8_t>& b, size_t) { b[0] = 0x1f; b[1] = 0x8b; },
+    {"bad_magic", [](std::vector<uint8_t>& b, size_t) { b[5] = '9'; },
+     "bad magic (expected 070701 or 070702)"},
+    {"odc_magic", [](std::vector<uint8_t>& b, size_t) { b[5] = '7'; },
+     "odc cpio format: only newc (070701) is supported"},
+    {"gzip",
+     [](std::vector<uint8_t>& b, size_t) {
+       b[0] = 0x1f;
+       b[1] = 0x8b;
+     },
      "compressed (gzip) archive: only uncompressed newc is supported"},
-    {"bad_hex", [](std::vector<uint8_t>& b, size_t s) { b[s + 6 + 8 + 3] = 'g'; }, "non-hex character in a header field"},
-    {"space_in_hex", [](std::vector<uint8_t>& b, size_t) { b[6 + 6 * 8 + 2] = ' '; }, "non-hex character in a header field"},
-    {"namesize_zero", [](std::vector<uint8_t>& b, size_t) { memcpy(&b[6 + 11 * 8], "00000000", 8); },
+    {"bad_hex", [](std::vector<uint8_t>& b, size_t s) { b[s + 6 + 8 + 3] = 'g'; },
+     "non-hex character in a header field"},
+    {"space_in_hex", [](std::vector<uint8_t>& b, size_t) { b[6 + 6 * 8 + 2] = ' '; },
+     "non-hex character in a header field"},
+    {"namesize_zero",
+     [](std::vector<uint8_t>& b, size_t) { memcpy(&b[6 + 11 * 8], "00000000", 8); },
      "name size 0 (must include the NUL)"},
-    {"namesize_huge", [](std::vector<uint8_t>& b, size_t) { memcpy(&b[6 + 11 * 8], "00001001", 8); },
+    {"namesize_huge",
+     [](std::vector<uint8_t>& b, size_t) { memcpy(&b[6 + 11 * 8], "00001001", 8); },
      "name longer than PATH_MAX"},
-    {"name_past_end", [](std::vector<uint8_t>& b, size_t s) { memcpy(&b[s + 6 + 11 * 8], "00000fff", 8); },
+    {"name_past_end",
+     [](std::vector<uint8_t>& b, size_t s) { memcpy(&b[s + 6 + 11 * 8], "00000fff", 8); },
      "name extends past the end of the archive"},
-    {"name_not_terminated", [](std::vector<uint8_t>& b, size_t) { memcpy(&b[6 + 11 * 8], "00000002", 8); },
+    {"name_not_terminated",
+     [](std::vector<uint8_t>& b, size_t) { memcpy(&b[6 + 11 * 8], "00000002", 8); },
      "name not NUL-terminated"},
-    {"nul_in_name", [](std::vector<uint8_t>& b, size_t) { b[kHeaderSize + 1] = 0; }, "NUL byte inside the name"},
-    {"filesize_past_end", [](std::vector<uint8_t>& b, size_t s) { memcpy(&b[s + 6 + 6 * 8], "7fffffff", 8); },
+    {"nul_in_name", [](std::vector<uint8_t>& b, size_t) { b[kHeaderSize + 1] = 0; },
+     "NUL byte inside the name"},
+    {"filesize_past_end",
+     [](std::vector<uint8_t>& b, size_t s) { memcpy(&b[s + 6 + 6 * 8], "7fffffff", 8); },
      "file data extends past the end of the archive"},
     {"filesize_max", [](std::vector<uint8_t>& b, size_t) { memcpy(&b[6 + 6 * 8], "ffffffff", 8); },
      "file data extends past the end of the archive"},
-    {"no_trailer", [](std::vector<uint8_t>& b, size_t s) { b.resize(s); }, "archive truncated: no TRAILER!!! entry"},
-    {"truncated_header", [](std::vector<uint8_t>& b, size_t s) { b.resize(s + 50); }, "truncated entry header"},
-    {"junk_after_trailer", [](std::vector<uint8_t>& b, size_t) { b.push_back(0); b.push_back(0); b.push_back(0); b.push_back(0); b.push_back('x'); },
+    {"no_trailer", [](std::vector<uint8_t>& b, size_t s) { b.resize(s); },
+     "archive truncated: no TRAILER!!! entry"},
+    {"truncated_header", [](std::vector<uint8_t>& b, size_t s) { b.resize(s + 50); },
+     "truncated entry header"},
+    {"junk_after_trailer",
+     [](std::vector<uint8_t>& b, size_t) {
+       b.push_back(0);
+       b.push_back(0);
+       b.push_back(0);
+       b.push_back(0);
+       b.push_back('x');
+     },
      nullptr /* any reason */},
-    {"misaligned_second_archive", [](std::vector<uint8_t>& b, size_t) { b.push_back(0); b.insert(b.end(), b.begin(), b.begin() + 120); },
+    {"misaligned_second_archive",
+     [](std::vector<uint8_t>& b, size_t) {
+       b.push_back(0);
+       b.insert(b.end(), b.begin(), b.begin() + 120);
+     },
      "archive does not start on a 4-byte boundary"},
 };
 

@@ -86,9 +86,9 @@ TEST_F(DmaConfigTest, nested_windows_compose_to_cpu_addresses_with_an_offset) {
 }
 
 TEST_F(DmaConfigTest, coherence_comes_from_the_nearest_node_that_says) {
-  EXPECT_FALSE(config("/soc/bridge@20000000/nc@100")->coherent);   // bus says noncoherent
-  EXPECT_TRUE(config("/soc/bridge@20000000/coh@200")->coherent);   // device overrides
-  EXPECT_TRUE(config("/soc/dev@10000000", true)->coherent);        // platform default
+  EXPECT_FALSE(config("/soc/bridge@20000000/nc@100")->coherent);  // bus says noncoherent
+  EXPECT_TRUE(config("/soc/bridge@20000000/coh@200")->coherent);  // device overrides
+  EXPECT_TRUE(config("/soc/dev@10000000", true)->coherent);       // platform default
   EXPECT_FALSE(config("/soc/dev@10000000", false)->coherent);
 }
 

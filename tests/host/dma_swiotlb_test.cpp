@@ -13,7 +13,9 @@ namespace {
 using k::SwiotlbSlots;
 
 struct Pool {
-  explicit Pool(uint32_t n) : bits(SwiotlbSlots::bitmap_words(n), ~uint64_t{0}) { s.init(bits.data(), n); }
+  explicit Pool(uint32_t n) : bits(SwiotlbSlots::bitmap_words(n), ~uint64_t{0}) {
+    s.init(bits.data(), n);
+  }
   std::vector<uint64_t> bits;
   SwiotlbSlots s;
 };
@@ -46,13 +48,13 @@ TEST(SwiotlbSlots, bad_frees_change_nothing) {
   Pool p(64);
   auto a = p.s.alloc(4);
   ASSERT_TRUE(a.has_value());
-  EXPECT_FALSE(p.s.free(*a + 4, 1));   // never allocated
-  EXPECT_FALSE(p.s.free(*a, 5));       // runs past the allocation
-  EXPECT_FALSE(p.s.free(60, 8));       // past the pool
+  EXPECT_FALSE(p.s.free(*a + 4, 1));  // never allocated
+  EXPECT_FALSE(p.s.free(*a, 5));      // runs past the allocation
+  EXPECT_FALSE(p.s.free(60, 8));      // past the pool
   EXPECT_FALSE(p.s.free(0, 0));
   EXPECT_EQ(p.s.used(), 4u);
   EXPECT_TRUE(p.s.free(*a, 4));
-  EXPECT_FALSE(p.s.free(*a, 4));       // double free
+  EXPECT_FALSE(p.s.free(*a, 4));  // double free
   EXPECT_EQ(p.s.used(), 0u);
 }
 

@@ -172,11 +172,7 @@ const Rule kRules[] = {
     {"phoff_overflow", [](Image& i) { i.eh().e_phoff = ~uint64_t{0} - 8; }, "outside the file"},
     {"interp", [](Image& i) { i.ph(3).p_type = kPtInterp; }, "PT_INTERP"},
     {"two_phdr", [](Image& i) { i.ph(3) = i.ph(0); }, "more than one PT_PHDR"},
-    {"phdr_after_load",
-     [](Image& i) {
-       std::swap(i.ph(0), i.ph(1));
-     },
-     "PT_PHDR after"},
+    {"phdr_after_load", [](Image& i) { std::swap(i.ph(0), i.ph(1)); }, "PT_PHDR after"},
     {"phdr_not_mapped", [](Image& i) { i.ph(0).p_vaddr = 0x50000; }, "PT_PHDR not inside"},
     {"filesz_gt_memsz", [](Image& i) { i.ph(2).p_filesz = 0x3000; }, "p_filesz > p_memsz"},
     {"load_past_eof", [](Image& i) { i.ph(2).p_filesz = 0x200; }, "outside the file"},
@@ -200,11 +196,7 @@ const Rule kRules[] = {
        i.ph(2).p_offset = 0x1000;
      },
      "overflows"},
-    {"unsorted",
-     [](Image& i) {
-       i.ph(2).p_vaddr = 0x1000;
-     },
-     "not sorted"},
+    {"unsorted", [](Image& i) { i.ph(2).p_vaddr = 0x1000; }, "not sorted"},
     {"overlap", [](Image& i) { i.ph(1).p_memsz = 0x1800; }, "overlap"},
     {"no_load",
      [](Image& i) {
@@ -242,8 +234,9 @@ TEST(Elf, TooManyLoadSegments) {
   std::memcpy(im.bytes.data(), fresh.bytes.data(), sizeof(Elf64_Ehdr));
   im.eh().e_phnum = 20;
   for (int i = 0; i < 20; ++i)
-    im.ph(i) = Elf64_Phdr{kPtLoad, kPfR | kPfX, uint64_t(i) * 0x1000, 0x10000 + uint64_t(i) * 0x1000,
-                          0, 0x1000, 0x1000, 0x1000};
+    im.ph(i) = Elf64_Phdr{
+        kPtLoad, kPfR | kPfX, uint64_t(i) * 0x1000, 0x10000 + uint64_t(i) * 0x1000, 0, 0x1000,
+        0x1000,  0x1000};
   Parsed p = parse(im.bytes);
   ASSERT_FALSE(p.r.ok());
   EXPECT_STREQ(p.why, "too many PT_LOAD segments");

@@ -44,12 +44,12 @@ std::span<const uint8_t> span_of(const std::vector<uint8_t>& b) { return {b.data
 std::vector<uint8_t> sample() {
   std::vector<uint8_t> b(8192, 0);
   cpio::test::Writer w(b.data(), b.size());
-  bool ok = w.add(".", cpio::kSIfDir | 0700, {}) && w.dir("./bin") && w.file("./bin/prog", "PROGRAM") &&
-            w.file("etc/hello.txt", "hello world\n") && w.symlink("etc/motd", "hello.txt") &&
-            w.symlink("etc/abs", "/etc/hello.txt") && w.symlink("etc/up", "../bin") &&
-            w.symlink("loop1", "loop2") && w.symlink("loop2", "loop1") &&
-            w.symlink("self", "self") && w.file("usr/lib/deep/file", "deep") &&
-            w.add("hl1", cpio::kSIfReg | 0644, "", 77, 2) &&
+  bool ok = w.add(".", cpio::kSIfDir | 0700, {}) && w.dir("./bin") &&
+            w.file("./bin/prog", "PROGRAM") && w.file("etc/hello.txt", "hello world\n") &&
+            w.symlink("etc/motd", "hello.txt") && w.symlink("etc/abs", "/etc/hello.txt") &&
+            w.symlink("etc/up", "../bin") && w.symlink("loop1", "loop2") &&
+            w.symlink("loop2", "loop1") && w.symlink("self", "self") &&
+            w.file("usr/lib/deep/file", "deep") && w.add("hl1", cpio::kSIfReg | 0644, "", 77, 2) &&
             w.add("hl2", cpio::kSIfReg | 0644, "shared", 77, 2) &&
             w.add("dev/null", cpio::kSIfChr | 0666, {}) && w.trailer();
   EXPECT_TRUE(ok);
@@ -89,7 +89,7 @@ TEST_F(TreeTest, NamesAreNormalisedAndParentsCreated) {
   EXPECT_TRUE(usr->is_dir());
   EXPECT_EQ(usr->mode, cpio::kSIfDir | 0755);
   EXPECT_EQ(tree_.root()->mode, cpio::kSIfDir | 0700);  // from the "." entry
-  EXPECT_EQ(err("/dev/null"), Errno::kENOENT);           // devices are skipped
+  EXPECT_EQ(err("/dev/null"), Errno::kENOENT);          // devices are skipped
   EXPECT_EQ(static_cast<long>(tree_.node_count()), g_live);
 }
 
@@ -242,13 +242,30 @@ struct BadArchive {
 
 const BadArchive kBad[] = {
     {"dotdot", [](auto& w) { w.file("a/../../etc/passwd", "x"); }, "'..' in an entry name"},
-    {"parent_is_file", [](auto& w) { w.file("a", "x"); w.file("a/b", "y"); }, "a parent of the entry is not a directory"},
-    {"replace_nonempty_dir", [](auto& w) { w.file("a/b", "x"); w.file("a", "y"); }, "entry replaces a non-empty directory"},
+    {"parent_is_file",
+     [](auto& w) {
+       w.file("a", "x");
+       w.file("a/b", "y");
+     },
+     "a parent of the entry is not a directory"},
+    {"replace_nonempty_dir",
+     [](auto& w) {
+       w.file("a/b", "x");
+       w.file("a", "y");
+     },
+     "entry replaces a non-empty directory"},
     {"root_not_dir", [](auto& w) { w.file(".", "x"); }, "the root entry is not a directory"},
     {"unknown_type", [](auto& w) { w.add("x", 0170644, "x"); }, "unknown file type in c_mode"},
-    {"empty_symlink", [](auto& w) { w.symlink("l", ""); }, "symlink target empty or longer than PATH_MAX"},
-    {"nul_in_symlink", [](auto& w) { w.symlink("l", std::string_view("a\0b", 3)); }, "NUL byte in a symlink target"},
-    {"long_component", [](auto& w) { static std::string n(256, 'n'); w.file(n, "x"); }, "path component longer than NAME_MAX"},
+    {"empty_symlink", [](auto& w) { w.symlink("l", ""); },
+     "symlink target empty or longer than PATH_MAX"},
+    {"nul_in_symlink", [](auto& w) { w.symlink("l", std::string_view("a\0b", 3)); },
+     "NUL byte in a symlink target"},
+    {"long_component",
+     [](auto& w) {
+       static std::string n(256, 'n');
+       w.file(n, "x");
+     },
+     "path component longer than NAME_MAX"},
 };
 
 class InitramfsReject : public ::testing::TestWithParam<BadArchive> {};
@@ -333,16 +350,21 @@ TEST(Initramfs, TheBuiltInitramfsHoldsValidElfPrograms) {
   g_live = 0;
   Tree t;
   ASSERT_TRUE(t.build(span_of(b), kCounting).ok());
-  const char* progs[] = {"hello", "brk", "mmap_sparse", "map_fixed_noreplace", "munmap_split",
-                         "mprotect_merge", "faults", "fork_cow", "exec", "stack_growth",
-                         "efault", "oom", "fork_many", "static_pie"};
+  const char* progs[] = {"hello",        "brk",
+                         "mmap_sparse",  "map_fixed_noreplace",
+                         "munmap_split", "mprotect_merge",
+                         "faults",       "fork_cow",
+                         "exec",         "stack_growth",
+                         "efault",       "oom",
+                         "fork_many",    "static_pie"};
   for (const char* p : progs) {
     auto n = t.lookup(std::string("/bin/") + p);
     ASSERT_TRUE(n.ok()) << p;
     EXPECT_EQ((*n)->mode & 0111, 0111u) << p;
     elf::ElfImage img;
     const char* why = nullptr;
-    EXPECT_TRUE(elf::parse_elf((*n)->data, {uint64_t{1} << 38, 4096}, &img, &why).ok()) << p << ": " << why;
+    EXPECT_TRUE(elf::parse_elf((*n)->data, {uint64_t{1} << 38, 4096}, &img, &why).ok())
+        << p << ": " << why;
   }
   auto bad = t.lookup("/bin/truncated_elf");
   ASSERT_TRUE(bad.ok());

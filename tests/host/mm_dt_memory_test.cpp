@@ -39,8 +39,9 @@ Parsed parse(const char* name, PhysRange kernel, uint64_t dtb_pa = 0x82200000,
   auto fdt = k::fdt::Fdt::parse(p.blob.data(), p.blob.size());
   EXPECT_TRUE(fdt.has_value());
   if (!fdt) return p;
-  p.ok = k::dt_memory_from_fdt(*fdt, PhysRange{PhysAddr(dtb_pa), p.blob.size()}, kernel, p.info.get())
-             .ok();
+  p.ok =
+      k::dt_memory_from_fdt(*fdt, PhysRange{PhysAddr(dtb_pa), p.blob.size()}, kernel, p.info.get())
+          .ok();
   return p;
 }
 
@@ -144,7 +145,8 @@ TEST(MmDtMemory, qemu_virt_512m_boots_to_a_working_allocator) {
   auto p = parse("virt-1hart-512m.dtb", PhysRange{PhysAddr(0x80200000), 6 * MiB});
   ASSERT_TRUE(p.ok);
   // What OpenSBI 1.1 adds at runtime.
-  p.info->add_reserved(PhysRange{PhysAddr(0x80000000), 0x80000}, k::kResvFirmware, "mmode_resv0@80000000");
+  p.info->add_reserved(PhysRange{PhysAddr(0x80000000), 0x80000}, k::kResvFirmware,
+                       "mmode_resv0@80000000");
   m.info() = *p.info;
   ASSERT_TRUE(m.boot());
   const k::Zone& z = k::NODE_DATA(0)->node_zones[k::ZONE_DMA32];

@@ -24,7 +24,8 @@ class MemblockTest : public ::testing::Test {
 
   static std::vector<std::pair<uint64_t, uint64_t>> regions(const k::MemblockType& t) {
     std::vector<std::pair<uint64_t, uint64_t>> v;
-    for (size_t i = 0; i < t.cnt; ++i) v.emplace_back(t.regions[i].base.value(), t.regions[i].end().value());
+    for (size_t i = 0; i < t.cnt; ++i)
+      v.emplace_back(t.regions[i].base.value(), t.regions[i].end().value());
     return v;
   }
   static void expect_sorted_disjoint(const k::MemblockType& t) {
@@ -46,7 +47,8 @@ TEST_F(MemblockTest, adjacent_and_overlapping_ranges_merge) {
   ASSERT_TRUE(memblock.add(PhysAddr(kBase + 8 * MiB), 40 * MiB).ok());
   ASSERT_TRUE(memblock.add(PhysAddr(kBase + 64 * MiB), 8 * MiB).ok());
   using V = std::vector<std::pair<uint64_t, uint64_t>>;
-  EXPECT_EQ(regions(memblock.memory()), (V{{kBase, kBase + 48 * MiB}, {kBase + 64 * MiB, kBase + 72 * MiB}}));
+  EXPECT_EQ(regions(memblock.memory()),
+            (V{{kBase, kBase + 48 * MiB}, {kBase + 64 * MiB, kBase + 72 * MiB}}));
   EXPECT_EQ(memblock.phys_mem_size(), 56 * MiB);
   // Filling the hole joins everything.
   ASSERT_TRUE(memblock.add(PhysAddr(kBase + 40 * MiB), 30 * MiB).ok());
@@ -79,8 +81,10 @@ TEST_F(MemblockTest, overlapping_reservations_merge_and_free_splits) {
   expect_sorted_disjoint(memblock.reserved());
   // Free ranges are memory minus reservations.
   V free;
-  memblock.for_each_free_range([&](PhysAddr s, PhysAddr e, int) { free.emplace_back(s.value(), e.value()); });
-  EXPECT_EQ(free, (V{{kBase, kBase + 2 * MiB}, {kBase + 5 * MiB, kBase + 6 * MiB},
+  memblock.for_each_free_range(
+      [&](PhysAddr s, PhysAddr e, int) { free.emplace_back(s.value(), e.value()); });
+  EXPECT_EQ(free, (V{{kBase, kBase + 2 * MiB},
+                     {kBase + 5 * MiB, kBase + 6 * MiB},
                      {kBase + 10 * MiB, kBase + 64 * MiB}}));
 }
 
@@ -89,7 +93,8 @@ TEST_F(MemblockTest, remove_cuts_memory_and_its_reservations) {
   ASSERT_TRUE(memblock.reserve(PhysAddr(kBase + 30 * MiB), 4 * MiB).ok());
   ASSERT_TRUE(memblock.remove(PhysAddr(kBase + 32 * MiB), 8 * MiB).ok());
   using V = std::vector<std::pair<uint64_t, uint64_t>>;
-  EXPECT_EQ(regions(memblock.memory()), (V{{kBase, kBase + 32 * MiB}, {kBase + 40 * MiB, kBase + 64 * MiB}}));
+  EXPECT_EQ(regions(memblock.memory()),
+            (V{{kBase, kBase + 32 * MiB}, {kBase + 40 * MiB, kBase + 64 * MiB}}));
   EXPECT_EQ(regions(memblock.reserved()), (V{{kBase + 30 * MiB, kBase + 32 * MiB}}));
 }
 
@@ -112,7 +117,8 @@ TEST_F(MemblockTest, alloc_is_top_down_aligned_and_respects_limits) {
   ASSERT_TRUE(c.ok());
   EXPECT_EQ(c->value(), kBase + 99 * MiB);
   // min_addr/max_addr that only a hole satisfies: ENOMEM.
-  auto d = memblock.phys_alloc(1 * MiB, 4096, PhysAddr(kBase + 128 * MiB), PhysAddr(kBase + 192 * MiB));
+  auto d =
+      memblock.phys_alloc(1 * MiB, 4096, PhysAddr(kBase + 128 * MiB), PhysAddr(kBase + 192 * MiB));
   EXPECT_FALSE(d.ok());
   EXPECT_EQ(d.error(), k::Errno::kENOMEM);
   // current_limit caps everything.
@@ -141,7 +147,8 @@ TEST_F(MemblockTest, alloc_prefers_requested_node_and_exact_node_fails) {
   auto a = memblock.phys_alloc(1 * MiB, 4096, PhysAddr(0), PhysAddr(k::kPhysAddrMax), 0);
   ASSERT_TRUE(a.ok());
   EXPECT_LT(a->value(), kBase + 32 * MiB);
-  EXPECT_FALSE(memblock.phys_alloc(1 * MiB, 4096, PhysAddr(0), PhysAddr(k::kPhysAddrMax), 2, true).ok());
+  EXPECT_FALSE(
+      memblock.phys_alloc(1 * MiB, 4096, PhysAddr(0), PhysAddr(k::kPhysAddrMax), 2, true).ok());
   auto b = memblock.phys_alloc(1 * MiB, 4096, PhysAddr(0), PhysAddr(k::kPhysAddrMax), 2, false);
   EXPECT_TRUE(b.ok());
 }
@@ -162,11 +169,13 @@ TEST_F(MemblockTest, arrays_grow_beyond_initial_size) {
   mmtest::Arena arena(kBase, kBase + 256 * MiB);
   memblock.allow_resize();
   // 300 separate memory banks and 700 separate reservations.
-  for (uint64_t i = 0; i < 300; ++i) ASSERT_TRUE(memblock.add(PhysAddr(kBase + i * 512 * 1024), 256 * 1024).ok());
+  for (uint64_t i = 0; i < 300; ++i)
+    ASSERT_TRUE(memblock.add(PhysAddr(kBase + i * 512 * 1024), 256 * 1024).ok());
   EXPECT_EQ(memblock.memory().cnt, 300u);
   EXPECT_GE(memblock.memory().max, 300u);
   for (uint64_t i = 0; i < 700; ++i)
-    ASSERT_TRUE(memblock.reserve(PhysAddr(kBase + (i % 300) * 512 * 1024 + (i / 300) * 16384), 4096).ok());
+    ASSERT_TRUE(
+        memblock.reserve(PhysAddr(kBase + (i % 300) * 512 * 1024 + (i / 300) * 16384), 4096).ok());
   EXPECT_GE(memblock.reserved().max, 512u);
   expect_sorted_disjoint(memblock.memory());
   expect_sorted_disjoint(memblock.reserved());
@@ -219,7 +228,8 @@ TEST_F(MemblockTest, bootmem_firmware_nomap_and_images_are_reserved) {
   info->add_memory(PhysRange{PhysAddr(kBase), 128 * MiB}, k::NUMA_NO_NODE);
   // OpenSBI 1.1 style: no no-map, but firmware.
   info->add_reserved(PhysRange{PhysAddr(kBase), 0x80000}, k::kResvFirmware, "mmode_resv0@80000000");
-  info->add_reserved(PhysRange{PhysAddr(kBase + 64 * MiB), 4 * MiB}, k::kResvNoMap, "nomap@84000000");
+  info->add_reserved(PhysRange{PhysAddr(kBase + 64 * MiB), 4 * MiB}, k::kResvNoMap,
+                     "nomap@84000000");
   info->add_reserved(PhysRange{PhysAddr(kBase + 72 * MiB), 4 * MiB},
                      k::kResvReusable | k::kResvSharedDmaPool, "linux,cma", 7);
   info->add_dynamic_reserved(PhysRange{PhysAddr(kBase + 96 * MiB), 16 * MiB}, 1 * MiB, 1 * MiB,

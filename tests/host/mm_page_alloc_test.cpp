@@ -49,7 +49,8 @@ class PageAllocTest : public ::testing::Test {
 std::unique_ptr<Machine> small_machine(unsigned cpus = 1) {
   auto m = std::make_unique<Machine>(kBase, kBase + 128 * MiB, cpus);
   m->info().add_memory(PhysRange{PhysAddr(kBase), 128 * MiB}, k::NUMA_NO_NODE);
-  m->info().add_reserved(PhysRange{PhysAddr(kBase), 0x80000}, k::kResvFirmware, "mmode_resv0@80000000");
+  m->info().add_reserved(PhysRange{PhysAddr(kBase), 0x80000}, k::kResvFirmware,
+                         "mmode_resv0@80000000");
   return m;
 }
 
@@ -67,13 +68,17 @@ TEST_F(PageAllocTest, boot_builds_one_dma32_zone_and_logs_like_linux) {
   const std::string log = host::log_text();
   EXPECT_NE(log.find("Zone ranges:\n"), std::string::npos) << log;
   EXPECT_NE(log.find("  DMA      empty"), std::string::npos) << log;
-  EXPECT_NE(log.find("  DMA32    [mem 0x0000000080000000-0x0000000087ffffff]"), std::string::npos) << log;
+  EXPECT_NE(log.find("  DMA32    [mem 0x0000000080000000-0x0000000087ffffff]"), std::string::npos)
+      << log;
   EXPECT_NE(log.find("  Normal   empty"), std::string::npos) << log;
   EXPECT_NE(log.find("Early memory node ranges\n"), std::string::npos);
-  EXPECT_NE(log.find("  node   0: [mem 0x0000000080000000-0x000000008007ffff] nomap"), std::string::npos) << log;
-  EXPECT_NE(log.find("Memory: "), std::string::npos);
-  EXPECT_NE(log.find("K available (1024K kernel code, 256K rwdata, 512K rodata, 128K init, 128K bss, "),
+  EXPECT_NE(log.find("  node   0: [mem 0x0000000080000000-0x000000008007ffff] nomap"),
             std::string::npos)
+      << log;
+  EXPECT_NE(log.find("Memory: "), std::string::npos);
+  EXPECT_NE(
+      log.find("K available (1024K kernel code, 256K rwdata, 512K rodata, 128K init, 128K bss, "),
+      std::string::npos)
       << log;
   k::Zone& z = zone(0, k::ZONE_DMA32);
   EXPECT_EQ(z.present_pages, 128 * MiB / k::kPageSize);
@@ -106,7 +111,8 @@ TEST_F(PageAllocTest, page_map_round_trips_every_pfn_and_rejects_holes) {
   auto m = std::make_unique<Machine>(kBase, kBase + 1 * GiB);
   // Two banks with a 640 MiB hole, the second not section aligned.
   m->info().add_memory(PhysRange{PhysAddr(kBase), 64 * MiB}, k::NUMA_NO_NODE);
-  m->info().add_memory(PhysRange{PhysAddr(kBase + 704 * MiB + 12 * 4096), 100 * MiB}, k::NUMA_NO_NODE);
+  m->info().add_memory(PhysRange{PhysAddr(kBase + 704 * MiB + 12 * 4096), 100 * MiB},
+                       k::NUMA_NO_NODE);
   ASSERT_TRUE(m->boot());
   auto check = [](uint64_t lo, uint64_t hi) {
     for (uint64_t pa = lo; pa < hi; pa += k::kPageSize) {
@@ -166,8 +172,9 @@ void randomized_against_model(Machine& m, uint64_t seed, int steps) {
   std::mt19937_64 rng(seed);
   std::map<uint64_t, Block> live;  // start pfn -> block
   const bool has_dma = zone(0, k::ZONE_DMA).managed();
-  const k::gfp_t gfps[] = {GFP_KERNEL, GFP_DMA32, GFP_ATOMIC, GFP_KERNEL | k::__GFP_COMP, GFP_DMA,
-                           GFP_KERNEL | k::__GFP_ZERO};
+  const k::gfp_t gfps[] = {GFP_KERNEL, GFP_DMA32,
+                           GFP_ATOMIC, GFP_KERNEL | k::__GFP_COMP,
+                           GFP_DMA,    GFP_KERNEL | k::__GFP_ZERO};
   for (int step = 0; step < steps; ++step) {
     const bool do_alloc = live.empty() || rng() % 100 < 55;
     if (do_alloc) {
@@ -200,11 +207,13 @@ void randomized_against_model(Machine& m, uint64_t seed, int steps) {
       }
       if (next != live.begin()) {
         auto prev = std::prev(next);
-        ASSERT_LE(prev->first + (uint64_t{1} << prev->second.order), pfn) << "overlaps a live block";
+        ASSERT_LE(prev->first + (uint64_t{1} << prev->second.order), pfn)
+            << "overlaps a live block";
       }
       if (gfp & k::__GFP_ZERO) {
         auto* bytes = static_cast<const uint8_t*>(k::page_address(p));
-        ASSERT_TRUE(std::all_of(bytes, bytes + (k::kPageSize << order), [](uint8_t b) { return b == 0; }));
+        ASSERT_TRUE(
+            std::all_of(bytes, bytes + (k::kPageSize << order), [](uint8_t b) { return b == 0; }));
       }
       // Stamp the first and last word.
       auto* w = static_cast<uint64_t*>(k::page_address(p));
@@ -305,7 +314,8 @@ TEST_F(PageAllocTest, normal_requests_fall_back_to_dma32_only_above_lowmem_reser
   EXPECT_TRUE(saw_dma32);  // fell back once Normal ran dry
   // GFP_KERNEL stopped at DMA32's min + lowmem_reserve[NORMAL].
   const int64_t stop = d32.nr_free();
-  EXPECT_LE(stop, static_cast<int64_t>(d32.wmark(k::WMARK_MIN) + d32.lowmem_reserve[k::ZONE_NORMAL]) + 1);
+  EXPECT_LE(stop,
+            static_cast<int64_t>(d32.wmark(k::WMARK_MIN) + d32.lowmem_reserve[k::ZONE_NORMAL]) + 1);
   EXPECT_GT(stop, static_cast<int64_t>(d32.wmark(k::WMARK_MIN)));
   // A DMA32 request may go further, down to min.
   std::vector<Page*> more;
@@ -323,7 +333,8 @@ TEST_F(PageAllocTest, dma_zone_size_follows_the_dma_limit) {
   ASSERT_TRUE(m->boot());
   EXPECT_EQ(zone(0, k::ZONE_DMA).present_pages, 128 * MiB / k::kPageSize);
   EXPECT_EQ(zone(0, k::ZONE_DMA32).present_pages, 128 * MiB / k::kPageSize);
-  EXPECT_NE(host::log_text().find("  DMA      [mem 0x00000000f0000000-0x00000000f7ffffff]"), std::string::npos);
+  EXPECT_NE(host::log_text().find("  DMA      [mem 0x00000000f0000000-0x00000000f7ffffff]"),
+            std::string::npos);
   host::g_log_echo = false;
   std::vector<Page*> pages;
   while (Page* p = k::alloc_pages(GFP_DMA | k::__GFP_NOWARN, 2)) {
@@ -570,7 +581,8 @@ TEST_F(PageAllocTest, free_initmem_gives_reserved_pages_to_buddy_once) {
   EXPECT_EQ(k::free_initmem(init), 256u);
   EXPECT_EQ(k::totalram_pages(), managed + 256);
   EXPECT_EQ(k::nr_free_pages(), free + 256);
-  EXPECT_NE(host::log_text().find("Freeing unused kernel image (initmem) memory: 1024K"), std::string::npos);
+  EXPECT_NE(host::log_text().find("Freeing unused kernel image (initmem) memory: 1024K"),
+            std::string::npos);
   EXPECT_FALSE(k::phys_to_page(init.base)->reserved());
   // Twice: refused, nothing changes.
   host::log_clear();
@@ -606,7 +618,8 @@ TEST_F(PageAllocTest, dumps_have_the_proc_shape) {
   EXPECT_NE(log.find("MemFree:        "), std::string::npos) << log;
   EXPECT_NE(log.find("MemAvailable:   "), std::string::npos) << log;
   char line[64];
-  snprintf(line, sizeof line, "MemTotal:       %8llu kB", static_cast<unsigned long long>(k::totalram_pages() * 4));
+  snprintf(line, sizeof line, "MemTotal:       %8llu kB",
+           static_cast<unsigned long long>(k::totalram_pages() * 4));
   EXPECT_NE(log.find(line), std::string::npos) << log;
 }
 

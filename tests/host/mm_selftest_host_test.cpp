@@ -61,7 +61,8 @@ void run_all(bool expect_dma, bool expect_normal) {
   run(selftest_fn_buddy_alloc_every_order);
   run(selftest_fn_buddy_exhaust_zone_then_free_restores_free_lists);
   EXPECT_EQ(run(selftest_fn_buddy_dma32_allocations_stay_below_4g).skip != nullptr, !expect_normal);
-  EXPECT_EQ(run(selftest_fn_buddy_dma_allocations_stay_below_the_dma_limit).skip != nullptr, !expect_dma);
+  EXPECT_EQ(run(selftest_fn_buddy_dma_allocations_stay_below_the_dma_limit).skip != nullptr,
+            !expect_dma);
   run(selftest_fn_buddy_node_local_allocation_lands_on_the_harts_node);
   run(selftest_fn_buddy_zeroed_and_compound_pages);
   run(selftest_fn_buddy_bench_instructions_per_alloc_free);

@@ -42,8 +42,8 @@ inline constexpr uint64_t GiB = uint64_t{1} << 30;
 class Arena {
  public:
   Arena(uint64_t phys_lo, uint64_t phys_hi) : lo_(phys_lo), size_(phys_hi - phys_lo) {
-    base_ = mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-                 -1, 0);
+    base_ = mmap(nullptr, size_, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (base_ == MAP_FAILED) base_ = nullptr;
     arch::g_layout = arch::Layout{};
     arch::g_layout.phys_ram_base = phys_lo;

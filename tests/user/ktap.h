@@ -64,9 +64,8 @@ static inline int ktap_end(void) {
 }
 
 /* Expectation helper: on failure prints where and what, then yields 0. */
-#define CHECK(cond)                                                              \
-  ((cond) ? 1 : (ktap_diag("%s:%d: failed: %s (errno %d)", __FILE__, __LINE__, \
-                           #cond, errno), 0))
+#define CHECK(cond) \
+  ((cond) ? 1 : (ktap_diag("%s:%d: failed: %s (errno %d)", __FILE__, __LINE__, #cond, errno), 0))
 
 /* Runs fn(arg) in a child and returns its wait4() status (or -1). The child
  * exits 0 when fn returns. */
@@ -106,7 +105,8 @@ static inline long proc_status_kb(const char* key) {
   buf[n] = 0;
   size_t klen = strlen(key);
   for (char* line = buf; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
-    if (strncmp(line, key, klen) == 0 && line[klen] == ':') return strtol(line + klen + 1, NULL, 10);
+    if (strncmp(line, key, klen) == 0 && line[klen] == ':')
+      return strtol(line + klen + 1, NULL, 10);
   }
   return -1;
 }
@@ -114,8 +114,8 @@ static inline long proc_status_kb(const char* key) {
 /* Path of a file in the image's root: argv0 is "<root>/bin/<prog>". */
 static inline const char* root_path(const char* argv0, const char* rel, char* out, size_t outsz) {
   const char* bin = strrchr(argv0, '/');
-  size_t len = bin ? (size_t)(bin - argv0) : 0;           /* "<root>/bin" */
-  while (len > 0 && argv0[len - 1] != '/') --len;            /* "<root>/" */
+  size_t len = bin ? (size_t)(bin - argv0) : 0;   /* "<root>/bin" */
+  while (len > 0 && argv0[len - 1] != '/') --len; /* "<root>/" */
   snprintf(out, outsz, "%.*s%s", (int)len, argv0, rel);
   if (out[0] == 0 || (len == 0 && argv0[0] != '/')) snprintf(out, outsz, "/%s", rel);
   return out;

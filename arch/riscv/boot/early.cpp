@@ -25,8 +25,8 @@
 #include "lib/fdt.h"
 #include "lib/fdt_boot.h"
 
-extern "C" char _start[], _stext[], _etext[], _srodata[], _erodata[], __init_begin[],
-    __init_end[], _sdata[], _end[];
+extern "C" char _start[], _stext[], _etext[], _srodata[], _erodata[], __init_begin[], __init_end[],
+    _sdata[], _end[];
 
 namespace arch {
 
@@ -45,11 +45,11 @@ namespace {
 // The physical address of a linker symbol, PC-relative. Plain `&symbol` in
 // an initialiser can be folded into a .rodata table of link-time
 // (virtual) addresses, which is wrong while the MMU is off.
-#define PHYS_OF(sym)                               \
-  ({                                               \
-    uint64_t _pa;                                  \
-    asm volatile("lla %0, " #sym : "=r"(_pa));     \
-    _pa;                                           \
+#define PHYS_OF(sym)                           \
+  ({                                           \
+    uint64_t _pa;                              \
+    asm volatile("lla %0, " #sym : "=r"(_pa)); \
+    _pa;                                       \
   })
 
 using arch::pte::level_size;
@@ -101,7 +101,8 @@ __init PhysAddr alloc_table() {
 
 __init uint64_t* table_at(PhysAddr pa) { return reinterpret_cast<uint64_t*>(pa.value()); }
 
-__init void map_or_fail(PhysAddr root, unsigned levels, const arch::MapRequest& req, const char* what) {
+__init void map_or_fail(PhysAddr root, unsigned levels, const arch::MapRequest& req,
+                        const char* what) {
   const auto st = arch::map_range(root, levels, req, alloc_table, table_at);
   if (st == arch::MapStatus::kOk) return;
   early_puts("early boot: mapping ");
@@ -109,7 +110,7 @@ __init void map_or_fail(PhysAddr root, unsigned levels, const arch::MapRequest& 
   early_puts(" at ");
   early_put_hex(req.va);
   early_fail(st == arch::MapStatus::kNoMemory ? "out of early page-table pages"
-                                               : "overlapping or misaligned boot mapping");
+                                              : "overlapping or misaligned boot mapping");
 }
 
 // satp WARL probe (Privileged spec 4.1.11: writing an unsupported MODE
@@ -206,13 +207,14 @@ __init void map_linear_piece(PhysAddr root, unsigned levels, PhysAddr b, PhysAdd
   if (off >= l.linear_size) return;
   uint64_t size = e - b;
   if (size > l.linear_size - off) size = l.linear_size - off;
-  map_or_fail(root, levels,
-              {l.linear_base + off, b, size, arch::pte::kKernelRW, levels - 1 < 2 ? levels - 1 : 2u},
-              "linear map");
+  map_or_fail(
+      root, levels,
+      {l.linear_base + off, b, size, arch::pte::kKernelRW, levels - 1 < 2 ? levels - 1 : 2u},
+      "linear map");
 }
 
 __init void map_image_piece(PhysAddr root, unsigned levels, uint64_t load_pa, uint64_t start,
-                     uint64_t end, uint64_t flags, const char* what) {
+                            uint64_t end, uint64_t flags, const char* what) {
   if (end <= start) return;
   const uint64_t va = arch::g_layout.kernel_virt + (start - load_pa);
   map_or_fail(root, levels, {va, PhysAddr(start), end - start, flags, 0}, what);
@@ -223,8 +225,8 @@ __init void map_image_piece(PhysAddr root, unsigned levels, uint64_t load_pa, ui
 __init void map_kernel_image(PhysAddr root, unsigned levels, uint64_t load_pa) {
   map_image_piece(root, levels, load_pa, PHYS_OF(_start), PHYS_OF(_etext), arch::pte::kKernelRX,
                   "kernel text");
-  map_image_piece(root, levels, load_pa, PHYS_OF(_srodata), PHYS_OF(_erodata),
-                  arch::pte::kKernelRO, "kernel rodata");
+  map_image_piece(root, levels, load_pa, PHYS_OF(_srodata), PHYS_OF(_erodata), arch::pte::kKernelRO,
+                  "kernel rodata");
   map_image_piece(root, levels, load_pa, PHYS_OF(__init_begin), PHYS_OF(__init_end),
                   arch::pte::kKernelRWX, "kernel init");
   map_image_piece(root, levels, load_pa, PHYS_OF(_sdata), PHYS_OF(_end), arch::pte::kKernelRW,
@@ -234,7 +236,8 @@ __init void map_kernel_image(PhysAddr root, unsigned levels, uint64_t load_pa) {
 }  // namespace
 
 // A trap before the kernel's handler is installed (head.S early_trap_entry).
-extern "C" __init [[noreturn]] void early_trap_report(uint64_t scause, uint64_t sepc, uint64_t stval) {
+extern "C" __init [[noreturn]] void early_trap_report(uint64_t scause, uint64_t sepc,
+                                                      uint64_t stval) {
   early_puts("\nUnhandled trap during early boot: scause ");
   early_put_hex(scause);
   early_puts(" sepc ");
@@ -251,7 +254,8 @@ extern "C" __init uint64_t early_setup(uint64_t hartid, uint64_t dtb_pa, uint64_
   early_put_hex(dtb_pa);
   early_puts("\n");
 
-  if (dtb_pa == 0 || !k::is_aligned(dtb_pa, 8)) early_fail("no device tree (a1 is 0 or misaligned)");
+  if (dtb_pa == 0 || !k::is_aligned(dtb_pa, 8))
+    early_fail("no device tree (a1 is 0 or misaligned)");
   k::fdt::ParseError perr;
   auto fdt = k::fdt::Fdt::parse(reinterpret_cast<const void*>(dtb_pa), kMaxDtbSize, &perr);
   if (!fdt) {
@@ -276,8 +280,10 @@ extern "C" __init uint64_t early_setup(uint64_t hartid, uint64_t dtb_pa, uint64_
   unsigned want = dt_levels;
   std::string_view bootargs = k::fdt::chosen_bootargs(*fdt).value_or(std::string_view());
   if (auto m = k::cmdline_get(bootargs, "mmu")) {
-    if (*m == "sv39") want = 3;
-    else if (*m == "sv48") want = want < 4 ? want : 4;
+    if (*m == "sv39")
+      want = 3;
+    else if (*m == "sv48")
+      want = want < 4 ? want : 4;
     else {
       early_puts("early boot: ignoring unknown mmu=");
       early_put_sv(*m);
@@ -289,9 +295,12 @@ extern "C" __init uint64_t early_setup(uint64_t hartid, uint64_t dtb_pa, uint64_
   const bool sv48_ok = hart_accepts(4, pc);
   const bool sv39_ok = hart_accepts(3, pc);
   unsigned levels = 0;
-  if (want >= 4 && sv48_ok) levels = 4;
-  else if (sv39_ok) levels = 3;
-  else early_fail("the hart accepts neither Sv48 nor Sv39");
+  if (want >= 4 && sv48_ok)
+    levels = 4;
+  else if (sv39_ok)
+    levels = 3;
+  else
+    early_fail("the hart accepts neither Sv48 nor Sv39");
 
   // Lowest RAM address, rounded down to 1 GiB so the linear map can use
   // gigapages (VA and PA must share alignment).

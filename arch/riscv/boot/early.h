@@ -21,7 +21,7 @@ struct EarlyBootInfo {
   unsigned requested_levels;  // after the mmu= command-line cap
   bool sv48_capable;          // satp probe results
   bool sv39_capable;
-  size_t early_tables_used;   // boot page-table pages taken from BSS
+  size_t early_tables_used;  // boot page-table pages taken from BSS
 };
 
 extern EarlyBootInfo g_early_boot;

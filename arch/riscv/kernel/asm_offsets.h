@@ -9,7 +9,7 @@
 #define CPU_OVERFLOW_SP 40
 
 /* struct arch::TrapFrame (arch/riscv/kernel/trap.h): x0..x31 then CSRs. */
-#define TF_REG(n) ((n) * 8)
+#define TF_REG(n) ((n)*8)
 #define TF_SEPC (32 * 8)
 #define TF_SSTATUS (33 * 8)
 #define TF_SCAUSE (34 * 8)

@@ -3,11 +3,11 @@
 
 #include <cstdint>
 
-#define csr_read(csr)                                 \
-  ({                                                  \
-    uint64_t _v;                                      \
+#define csr_read(csr)                                    \
+  ({                                                     \
+    uint64_t _v;                                         \
     asm volatile("csrr %0, " #csr : "=r"(_v)::"memory"); \
-    _v;                                               \
+    _v;                                                  \
   })
 #define csr_write(csr, val) asm volatile("csrw " #csr ", %0" ::"rK"(uint64_t(val)) : "memory")
 #define csr_set(csr, bits) asm volatile("csrs " #csr ", %0" ::"rK"(uint64_t(bits)) : "memory")

@@ -69,12 +69,15 @@ inline bool probe(long eid) { return call(kBase, 3, static_cast<unsigned long>(e
 // TIME (spec 6).
 inline long set_timer(uint64_t stime) { return call(kTime, 0, stime).error; }
 // IPI (spec 7): hart_mask is relative to hart_mask_base.
-inline long send_ipi(unsigned long mask, unsigned long base) { return call(kIpi, 0, mask, base).error; }
+inline long send_ipi(unsigned long mask, unsigned long base) {
+  return call(kIpi, 0, mask, base).error;
+}
 // RFENCE (spec 8).
 inline long remote_fence_i(unsigned long mask, unsigned long base) {
   return call(kRfence, 0, mask, base).error;
 }
-inline long remote_sfence_vma(unsigned long mask, unsigned long base, uint64_t start, uint64_t size) {
+inline long remote_sfence_vma(unsigned long mask, unsigned long base, uint64_t start,
+                              uint64_t size) {
   return call(kRfence, 1, mask, base, start, size).error;
 }
 inline long remote_sfence_vma_asid(unsigned long mask, unsigned long base, uint64_t start,

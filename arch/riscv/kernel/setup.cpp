@@ -21,14 +21,22 @@ char g_isa[256];
 const char* impl_name(long id) {
   // SBI spec 4.9: implementation ids.
   switch (id) {
-    case 0: return "Berkeley Boot Loader (BBL)";
-    case 1: return "OpenSBI";
-    case 2: return "Xvisor";
-    case 3: return "KVM";
-    case 4: return "RustSBI";
-    case 5: return "Diosix";
-    case 6: return "Coffer";
-    default: return "unknown";
+    case 0:
+      return "Berkeley Boot Loader (BBL)";
+    case 1:
+      return "OpenSBI";
+    case 2:
+      return "Xvisor";
+    case 3:
+      return "KVM";
+    case 4:
+      return "RustSBI";
+    case 5:
+      return "Diosix";
+    case 6:
+      return "Coffer";
+    default:
+      return "unknown";
   }
 }
 
@@ -37,25 +45,36 @@ struct ExtName {
   const char* name;
 };
 constexpr ExtName kExtensions[] = {
-    {sbi::kTime, "TIME"}, {sbi::kIpi, "IPI"},   {sbi::kRfence, "RFENCE"}, {sbi::kHsm, "HSM"},
-    {sbi::kSrst, "SRST"}, {sbi::kPmu, "PMU"},   {sbi::kDbcn, "DBCN"},
-    {sbi::kLegacyPutchar, "legacy-console"},
+    {sbi::kTime, "TIME"},     {sbi::kIpi, "IPI"},
+    {sbi::kRfence, "RFENCE"}, {sbi::kHsm, "HSM"},
+    {sbi::kSrst, "SRST"},     {sbi::kPmu, "PMU"},
+    {sbi::kDbcn, "DBCN"},     {sbi::kLegacyPutchar, "legacy-console"},
 };
 
 }  // namespace
 
 const char* sbi::error_name(long err) {
   switch (err) {
-    case kSuccess: return "success";
-    case kErrFailed: return "failed";
-    case kErrNotSupported: return "not supported";
-    case kErrInvalidParam: return "invalid parameter";
-    case kErrDenied: return "denied";
-    case kErrInvalidAddress: return "invalid address";
-    case kErrAlreadyAvailable: return "already available";
-    case kErrAlreadyStarted: return "already started";
-    case kErrAlreadyStopped: return "already stopped";
-    default: return "unknown error";
+    case kSuccess:
+      return "success";
+    case kErrFailed:
+      return "failed";
+    case kErrNotSupported:
+      return "not supported";
+    case kErrInvalidParam:
+      return "invalid parameter";
+    case kErrDenied:
+      return "denied";
+    case kErrInvalidAddress:
+      return "invalid address";
+    case kErrAlreadyAvailable:
+      return "already available";
+    case kErrAlreadyStarted:
+      return "already started";
+    case kErrAlreadyStopped:
+      return "already stopped";
+    default:
+      return "unknown error";
   }
 }
 
@@ -80,11 +99,12 @@ void report_sbi() {
 void report_paging() {
   const EarlyBootInfo& e = g_early_boot;
   const Layout& l = g_layout;
-  pr_info("Virtual memory: %s (hart accepts%s%s; DT mmu-type allows %s; %u boot page-table pages)\n",
-          l.levels == 4 ? "Sv48" : "Sv39", e.sv48_capable ? " Sv48" : "",
-          e.sv39_capable ? " Sv39" : "", e.dt_levels >= 4 ? "Sv48" : "Sv39",
-          static_cast<unsigned>(e.early_tables_used));
-  if (e.requested_levels < e.dt_levels) pr_info("Virtual memory: limited by mmu= on the command line\n");
+  pr_info(
+      "Virtual memory: %s (hart accepts%s%s; DT mmu-type allows %s; %u boot page-table pages)\n",
+      l.levels == 4 ? "Sv48" : "Sv39", e.sv48_capable ? " Sv48" : "", e.sv39_capable ? " Sv39" : "",
+      e.dt_levels >= 4 ? "Sv48" : "Sv39", static_cast<unsigned>(e.early_tables_used));
+  if (e.requested_levels < e.dt_levels)
+    pr_info("Virtual memory: limited by mmu= on the command line\n");
   pr_info("Virtual kernel memory layout:\n");
   pr_info("    vmemmap : 0x%016llx - 0x%016llx\n", static_cast<unsigned long long>(l.vmemmap_start),
           static_cast<unsigned long long>(l.vmemmap_start + l.vmemmap_size));
@@ -127,7 +147,8 @@ void setup_timebase(const k::fdt::Fdt& fdt, uint64_t boot_hartid) {
   timer_set_timebase(hz, sstc);
   pr_info("riscv,isa: %s\n", g_isa);
   pr_info("timer: timebase %llu Hz, tick %u Hz, via %s\n",
-          static_cast<unsigned long long>(timebase_hz()), 100u, sstc ? "stimecmp (Sstc)" : "SBI TIME");
+          static_cast<unsigned long long>(timebase_hz()), 100u,
+          sstc ? "stimecmp (Sstc)" : "SBI TIME");
 }
 
 void enable_ipis_this_hart() { csr_set(sie, kSieSsie); }
@@ -141,7 +162,8 @@ void power_off(bool failure) {
   sbi::call(sbi::kLegacyShutdown, 0);
   // Firmware without a shutdown device (OpenSBI 1.1 on QEMU sifive_u has
   // only gpio-restart): reset instead, which ends a `-no-reboot` QEMU run.
-  pr_warn("power off: no shutdown device (SBI SRST: %s); resetting instead\n", sbi::error_name(err));
+  pr_warn("power off: no shutdown device (SBI SRST: %s); resetting instead\n",
+          sbi::error_name(err));
   sbi::system_reset(1, failure ? 1 : 0);
   halt_this_hart();
 }

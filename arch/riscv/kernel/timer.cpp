@@ -25,8 +25,10 @@ DEFINE_PER_CPU(uint64_t, g_next_tick);
 DEFINE_PER_CPU(uint64_t, g_tick_count);
 
 void program(uint64_t when) {
-  if (g_use_sstc) csr_write(0x14D, when);  // stimecmp
-  else sbi::set_timer(when);
+  if (g_use_sstc)
+    csr_write(0x14D, when);  // stimecmp
+  else
+    sbi::set_timer(when);
 }
 
 }  // namespace

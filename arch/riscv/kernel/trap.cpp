@@ -45,16 +45,26 @@ namespace {
 
 DEFINE_PER_CPU(uint64_t, g_exec_probe_target);
 
-const char* const kExceptionNames[] = {
-    "instruction address misaligned", "instruction access fault", "illegal instruction",
-    "breakpoint", "load address misaligned", "load access fault",
-    "store/AMO address misaligned", "store/AMO access fault", "environment call from U-mode",
-    "environment call from S-mode", "reserved", "reserved",
-    "instruction page fault", "load page fault", "reserved", "store/AMO page fault"};
+const char* const kExceptionNames[] = {"instruction address misaligned",
+                                       "instruction access fault",
+                                       "illegal instruction",
+                                       "breakpoint",
+                                       "load address misaligned",
+                                       "load access fault",
+                                       "store/AMO address misaligned",
+                                       "store/AMO access fault",
+                                       "environment call from U-mode",
+                                       "environment call from S-mode",
+                                       "reserved",
+                                       "reserved",
+                                       "instruction page fault",
+                                       "load page fault",
+                                       "reserved",
+                                       "store/AMO page fault"};
 
-const char* const kRegNames[32] = {"zero", "ra", "sp", "gp", "tp", "t0", "t1", "t2",
-                                   "s0",   "s1", "a0", "a1", "a2", "a3", "a4", "a5",
-                                   "a6",   "a7", "s2", "s3", "s4", "s5", "s6", "s7",
+const char* const kRegNames[32] = {"zero", "ra", "sp",  "gp",  "tp", "t0", "t1", "t2",
+                                   "s0",   "s1", "a0",  "a1",  "a2", "a3", "a4", "a5",
+                                   "a6",   "a7", "s2",  "s3",  "s4", "s5", "s6", "s7",
                                    "s8",   "s9", "s10", "s11", "t3", "t4", "t5", "t6"};
 
 }  // namespace
@@ -62,10 +72,14 @@ const char* const kRegNames[32] = {"zero", "ra", "sp", "gp", "tp", "t0", "t1", "
 const char* cause_name(uint64_t scause) {
   if (scause & kInterruptBit) {
     switch (scause & ~kInterruptBit) {
-      case kIrqSoftware: return "supervisor software interrupt";
-      case kIrqTimer: return "supervisor timer interrupt";
-      case kIrqExternal: return "supervisor external interrupt";
-      default: return "unknown interrupt";
+      case kIrqSoftware:
+        return "supervisor software interrupt";
+      case kIrqTimer:
+        return "supervisor timer interrupt";
+      case kIrqExternal:
+        return "supervisor external interrupt";
+      default:
+        return "unknown interrupt";
     }
   }
   return scause < 16 ? kExceptionNames[scause] : "unknown exception";
@@ -165,12 +179,13 @@ namespace {
   // A trap while reporting must not come back here: it stays on the
   // overflow stack (entry.S falls through without an overflow stack).
   cb->overflow_sp = 0;
-  pr_emerg("kernel stack overflow on CPU %llu (hart %llu): sp %016llx, stack [%016llx-%016llx), "
-           "fault address %016llx, pc %016llx\n",
-           static_cast<unsigned long long>(cb->cpu), static_cast<unsigned long long>(cb->hartid),
-           static_cast<unsigned long long>(tf.sp()), static_cast<unsigned long long>(cb->stack_base),
-           static_cast<unsigned long long>(cb->stack_top),
-           static_cast<unsigned long long>(tf.stval), static_cast<unsigned long long>(tf.sepc));
+  pr_emerg(
+      "kernel stack overflow on CPU %llu (hart %llu): sp %016llx, stack [%016llx-%016llx), "
+      "fault address %016llx, pc %016llx\n",
+      static_cast<unsigned long long>(cb->cpu), static_cast<unsigned long long>(cb->hartid),
+      static_cast<unsigned long long>(tf.sp()), static_cast<unsigned long long>(cb->stack_base),
+      static_cast<unsigned long long>(cb->stack_top), static_cast<unsigned long long>(tf.stval),
+      static_cast<unsigned long long>(tf.sepc));
   dump_trap(tf, "kernel stack overflow");
   k::panic("kernel stack overflow on CPU %llu", static_cast<unsigned long long>(cb->cpu));
 }
@@ -190,17 +205,26 @@ extern "C" arch::TrapFrame* trap_handler(arch::TrapFrame* tf) {
     // entry.S put the frame at the top of the overflow stack: the
     // interrupted kernel stack had no room left.
     const CpuBlock* cb = cpu_block();
-    if (cb && cb->overflow_sp && reinterpret_cast<uint64_t>(tf) == cb->overflow_sp - sizeof(TrapFrame))
+    if (cb && cb->overflow_sp &&
+        reinterpret_cast<uint64_t>(tf) == cb->overflow_sp - sizeof(TrapFrame))
       report_stack_overflow(*tf);
   }
   if (tf->scause & kInterruptBit) {
     CpuBlock* cb = cpu_block();
     ++cb->irq_depth;
     switch (tf->scause & ~kInterruptBit) {
-      case kIrqTimer: timer_interrupt(); break;
-      case kIrqSoftware: ipi_interrupt(); break;
-      case kIrqExternal: external_interrupt(); break;
-      default: dump_trap(*tf, "unexpected interrupt"); k::panic("unexpected interrupt");
+      case kIrqTimer:
+        timer_interrupt();
+        break;
+      case kIrqSoftware:
+        ipi_interrupt();
+        break;
+      case kIrqExternal:
+        external_interrupt();
+        break;
+      default:
+        dump_trap(*tf, "unexpected interrupt");
+        k::panic("unexpected interrupt");
     }
     --cb->irq_depth;
     return tf;

@@ -64,7 +64,8 @@ void record(CacheOp op, k::PhysAddr pa, size_t size) {
   if (!g_cache.recording) return;
   k::IrqSpinLockGuard g(g_cache.lock);
   if (!g_cache.recording) return;
-  if (g_cache.rec_count < g_cache.rec_cap) g_cache.rec[g_cache.rec_count] = CacheRecord{op, pa, size};
+  if (g_cache.rec_count < g_cache.rec_cap)
+    g_cache.rec[g_cache.rec_count] = CacheRecord{op, pa, size};
   ++g_cache.rec_count;
 }
 
@@ -86,9 +87,12 @@ bool isa_has_zicbom(const k::fdt::HartInfo& h) {
 
 const char* cache_op_name(CacheOp op) {
   switch (op) {
-    case CacheOp::kClean: return "clean";
-    case CacheOp::kInvalidate: return "invalidate";
-    case CacheOp::kFlush: return "flush";
+    case CacheOp::kClean:
+      return "clean";
+    case CacheOp::kInvalidate:
+      return "invalidate";
+    case CacheOp::kFlush:
+      return "flush";
   }
   return "?";
 }

@@ -73,16 +73,18 @@ struct KernelOps {
 using Editor = PageTableEditor<KernelOps>;
 
 // keep_levels 2: the root and its direct children stay (see header).
-Editor editor(KernelOps& ops) {
-  return Editor(g_early_boot.root_table, g_layout.levels, ops, 2);
-}
+Editor editor(KernelOps& ops) { return Editor(g_early_boot.root_table, g_layout.levels, ops, 2); }
 
 k::Errno to_errno(PtStatus s) {
   switch (s) {
-    case PtStatus::kOk: return k::Errno::kOk;
-    case PtStatus::kNoMemory: return k::Errno::kENOMEM;
-    case PtStatus::kAlreadyMapped: return k::Errno::kEEXIST;
-    case PtStatus::kBadArgs: return k::Errno::kEINVAL;
+    case PtStatus::kOk:
+      return k::Errno::kOk;
+    case PtStatus::kNoMemory:
+      return k::Errno::kENOMEM;
+    case PtStatus::kAlreadyMapped:
+      return k::Errno::kEEXIST;
+    case PtStatus::kBadArgs:
+      return k::Errno::kEINVAL;
   }
   return k::Errno::kEINVAL;
 }
@@ -91,8 +93,10 @@ k::Errno to_errno(PtStatus s) {
 // non-leaf entry is only guaranteed gone after a full sfence.vma (an
 // address-specific one covers leaf entries only, Privileged spec 4.2.1).
 void finish_edit(KernelOps& ops, uint64_t va, uint64_t size) {
-  if (ops.nr_deferred) flush_tlb_all();
-  else flush_tlb_kernel_range(va, size);
+  if (ops.nr_deferred)
+    flush_tlb_all();
+  else
+    flush_tlb_kernel_range(va, size);
   ops.release_deferred();
 }
 
@@ -169,8 +173,8 @@ void walk_kernel_range(k::VirtAddr va, uint64_t size,
                        void (*fn)(uint64_t, uint64_t, unsigned, void*), void* ctx) {
   KernelOps ops;
   k::IrqSpinLockGuard g(g_pt_lock);
-  editor(ops).for_each_leaf(va.value(), size,
-                            [&](uint64_t lva, uint64_t e, unsigned level) { fn(lva, e, level, ctx); });
+  editor(ops).for_each_leaf(
+      va.value(), size, [&](uint64_t lva, uint64_t e, unsigned level) { fn(lva, e, level, ctx); });
 }
 
 bool pgtable_init() {
@@ -197,9 +201,10 @@ bool pgtable_init() {
     pt_detail::set_entry(slot, pte::make_table(t));
     ++added;
   }
-  pr_info("pgtable: %s kernel page table at 0x%llx; %u second-level tables preallocated for vmalloc\n",
-          g_layout.levels == 3 ? "Sv39" : "Sv48",
-          static_cast<unsigned long long>(g_early_boot.root_table.value()), added);
+  pr_info(
+      "pgtable: %s kernel page table at 0x%llx; %u second-level tables preallocated for vmalloc\n",
+      g_layout.levels == 3 ? "Sv39" : "Sv48",
+      static_cast<unsigned long long>(g_early_boot.root_table.value()), added);
   return true;
 }
 

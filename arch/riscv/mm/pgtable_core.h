@@ -36,25 +36,29 @@ enum class PtStatus { kOk, kNoMemory, kAlreadyMapped, kBadArgs };
 
 inline const char* pt_status_name(PtStatus s) {
   switch (s) {
-    case PtStatus::kOk: return "ok";
-    case PtStatus::kNoMemory: return "no memory for page tables";
-    case PtStatus::kAlreadyMapped: return "already mapped";
-    case PtStatus::kBadArgs: return "bad arguments";
+    case PtStatus::kOk:
+      return "ok";
+    case PtStatus::kNoMemory:
+      return "no memory for page tables";
+    case PtStatus::kAlreadyMapped:
+      return "already mapped";
+    case PtStatus::kBadArgs:
+      return "bad arguments";
   }
   return "?";
 }
 
 // What a virtual address translates to.
 struct PteLookup {
-  uint64_t pte;       // the leaf entry
-  unsigned level;     // 0 = 4 KiB, 1 = 2 MiB, 2 = 1 GiB leaf
-  k::PhysAddr pa;     // physical address of the looked-up byte
+  uint64_t pte;    // the leaf entry
+  unsigned level;  // 0 = 4 KiB, 1 = 2 MiB, 2 = 1 GiB leaf
+  k::PhysAddr pa;  // physical address of the looked-up byte
 };
 
 template <typename Ops>
 concept PageTableOps = requires(Ops& o, k::PhysAddr pa) {
   { o.alloc_table() } -> std::same_as<k::PhysAddr>;  // zeroed; PhysAddr(0) on failure
-  { o.free_table(pa) };                              // an unlinked, all-zero table
+  {o.free_table(pa)};                                // an unlinked, all-zero table
   { o.table_at(pa) } -> std::same_as<uint64_t*>;     // where this CPU reaches it
 };
 
@@ -96,8 +100,8 @@ class PageTableEditor {
   // one of R/X; the caller presets A/D). Leaves up to max_leaf_level.
   PtStatus map(uint64_t va, k::PhysAddr pa, uint64_t size, uint64_t flags,
                unsigned max_leaf_level) {
-    if (!range_ok(va, size) || !k::is_aligned(pa.value(), k::kPageSize) ||
-        !pte::is_valid(flags) || !pte::is_leaf(flags) || (flags & pt_detail::kPpnField))
+    if (!range_ok(va, size) || !k::is_aligned(pa.value(), k::kPageSize) || !pte::is_valid(flags) ||
+        !pte::is_leaf(flags) || (flags & pt_detail::kPpnField))
       return PtStatus::kBadArgs;
     const unsigned max_leaf = max_leaf_level < 2 ? max_leaf_level : 2;
     uint64_t fail_va = va;
@@ -157,8 +161,7 @@ class PageTableEditor {
     const uint64_t last = va + size - 1;
     if (last < va) return false;  // wraps
     // Both ends canonical and in the same half: no hole in between.
-    return is_canonical(va, levels_) && is_canonical(last, levels_) &&
-           (va >> 63) == (last >> 63);
+    return is_canonical(va, levels_) && is_canonical(last, levels_) && (va >> 63) == (last >> 63);
   }
 
   uint64_t* table(k::PhysAddr pa) const { return ops_.table_at(pa); }
@@ -218,9 +221,8 @@ class PageTableEditor {
       uint64_t* slot = &t[pte::index(va, level)];
       const uint64_t e = pt_detail::get_entry(slot);
       const uint64_t pa = va + pa_off;
-      const bool leaf_here =
-          level == 0 || (level <= max_leaf && covers_entry(va, cl, level) &&
-                         k::is_aligned(pa, pte::level_size(level)));
+      const bool leaf_here = level == 0 || (level <= max_leaf && covers_entry(va, cl, level) &&
+                                            k::is_aligned(pa, pte::level_size(level)));
       if (leaf_here) {
         if (pte::is_valid(e)) {
           *fail_va = va;
@@ -286,8 +288,8 @@ class PageTableEditor {
             const PtStatus st = split(slot, level);
             if (st != PtStatus::kOk) return st;
           }
-          const PtStatus st = protect_level(table(pte::phys(pt_detail::get_entry(slot))),
-                                            level - 1, va, cl, flags);
+          const PtStatus st =
+              protect_level(table(pte::phys(pt_detail::get_entry(slot))), level - 1, va, cl, flags);
           if (st != PtStatus::kOk) return st;
         }
       }
@@ -317,8 +319,10 @@ class PageTableEditor {
       const uint64_t cl = chunk_last(va, last, level);
       const uint64_t e = pt_detail::get_entry(&t[pte::index(va, level)]);
       if (pte::is_valid(e)) {
-        if (pte::is_leaf(e)) fn(va & ~(pte::level_size(level) - 1), e, level);
-        else if (level > 0) leaves_level(table(pte::phys(e)), level - 1, va, cl, fn);
+        if (pte::is_leaf(e))
+          fn(va & ~(pte::level_size(level) - 1), e, level);
+        else if (level > 0)
+          leaves_level(table(pte::phys(e)), level - 1, va, cl, fn);
       }
       if (cl == last) return;
       va = cl + 1;

@@ -16,7 +16,7 @@ struct MapRequest {
   uint64_t va;
   k::PhysAddr pa;
   uint64_t size;
-  uint64_t flags;         // leaf flags (V and permission bits)
+  uint64_t flags;           // leaf flags (V and permission bits)
   unsigned max_leaf_level;  // 0 = 4 KiB only, 1 = up to 2 MiB, 2 = up to 1 GiB
 };
 

@@ -49,7 +49,8 @@ SELFTEST(pgtable, kernel_image_is_wx_in_the_page_table) {
   // Text RX (kernel global, A preset), rodata R, data/bss RW and never X.
   const uint64_t base = pte::kValid | pte::kGlobal | pte::kAccessed;
   auto text = walk_perms(_stext, _etext, base | pte::kRead | pte::kExec, pte::kWrite | pte::kUser);
-  auto ro = walk_perms(_srodata, _erodata, base | pte::kRead, pte::kWrite | pte::kExec | pte::kUser);
+  auto ro =
+      walk_perms(_srodata, _erodata, base | pte::kRead, pte::kWrite | pte::kExec | pte::kUser);
   auto data = walk_perms(_sdata, _end, base | pte::kRead | pte::kWrite | pte::kDirty,
                          pte::kExec | pte::kUser);
   KEXPECT_EQ(text.bad, 0u);
@@ -57,11 +58,15 @@ SELFTEST(pgtable, kernel_image_is_wx_in_the_page_table) {
   KEXPECT_EQ(data.bad, 0u);
   // Every page of each section is mapped (4 KiB leaves in the image).
   KEXPECT_EQ(text.leaves, (k::align_up(reinterpret_cast<uint64_t>(_etext), k::kPageSize) -
-                           reinterpret_cast<uint64_t>(_stext)) / k::kPageSize);
+                           reinterpret_cast<uint64_t>(_stext)) /
+                              k::kPageSize);
   KEXPECT(ro.leaves > 0 && data.leaves > 0);
-  if (text.bad) t.diag("text leaf at 0x%llx has wrong permissions", (unsigned long long)text.first_bad_va);
-  if (ro.bad) t.diag("rodata leaf at 0x%llx has wrong permissions", (unsigned long long)ro.first_bad_va);
-  if (data.bad) t.diag("data leaf at 0x%llx has wrong permissions", (unsigned long long)data.first_bad_va);
+  if (text.bad)
+    t.diag("text leaf at 0x%llx has wrong permissions", (unsigned long long)text.first_bad_va);
+  if (ro.bad)
+    t.diag("rodata leaf at 0x%llx has wrong permissions", (unsigned long long)ro.first_bad_va);
+  if (data.bad)
+    t.diag("data leaf at 0x%llx has wrong permissions", (unsigned long long)data.first_bad_va);
 }
 
 namespace {
@@ -159,8 +164,9 @@ SELFTEST(pgtable, firmware_and_no_map_regions_are_not_mapped) {
       ++pages;
       const uint64_t va = reinterpret_cast<uint64_t>(arch::phys_to_virt(k::PhysAddr(pa)));
       if (arch::lookup_kernel_address(k::VirtAddr(va))) {
-        if (mapped++ < 4) t.diag("0x%llx (in %.*s) is mapped", (unsigned long long)pa,
-                                 static_cast<int>(r.name.size()), r.name.data());
+        if (mapped++ < 4)
+          t.diag("0x%llx (in %.*s) is mapped", (unsigned long long)pa,
+                 static_cast<int>(r.name.size()), r.name.data());
       }
     }
   });
@@ -235,8 +241,9 @@ SELFTEST(pgtable, bad_requests_are_refused) {
                                  4096, arch::PAGE_KERNEL, 0)
               .error() == k::Errno::kEINVAL);
   // Non-canonical (inside the hole between the halves).
-  KEXPECT(arch::map_kernel_range(k::VirtAddr(0x0000800000000000ull >> (arch::g_layout.levels == 3 ? 9 : 0)),
-                                 k::PhysAddr(0x80000000), 4096, arch::PAGE_KERNEL, 0)
+  KEXPECT(arch::map_kernel_range(
+              k::VirtAddr(0x0000800000000000ull >> (arch::g_layout.levels == 3 ? 9 : 0)),
+              k::PhysAddr(0x80000000), 4096, arch::PAGE_KERNEL, 0)
               .error() == k::Errno::kEINVAL);
   KEXPECT(arch::map_kernel_range(k::VirtAddr(arch::g_layout.vmalloc_start), k::PhysAddr(0x80000000),
                                  4096, 0, 0)

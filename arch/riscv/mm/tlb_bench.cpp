@@ -41,9 +41,8 @@ BENCH(tlb_shootdown) {
         }
       bool ok = true;
       k::snformat(name, sizeof(name), "tlb_shootdown_%s_%u", method == 0 ? "sbi" : "ipi", targets);
-      b.measure(name, b.iters(200), [&] {
-        ok &= arch::remote_flush_tlb_kernel_range(mask, va, 4096) == picked;
-      });
+      b.measure(name, b.iters(200),
+                [&] { ok &= arch::remote_flush_tlb_kernel_range(mask, va, 4096) == picked; });
       if (!ok) b.fail("%s: not every target hart was asked", name);
     }
     arch::tlb_force_remote_method(prev);

@@ -42,8 +42,10 @@ struct FlushArgs {
 };
 
 void do_local(const FlushArgs& a) {
-  if (a.asid < 0) local_flush_tlb_range(a.start, a.size);
-  else local_flush_tlb_range_asid(a.start, a.size, static_cast<unsigned long>(a.asid));
+  if (a.asid < 0)
+    local_flush_tlb_range(a.start, a.size);
+  else
+    local_flush_tlb_range_asid(a.start, a.size, static_cast<unsigned long>(a.asid));
 }
 
 void ipi_flush(void* p) { do_local(*static_cast<const FlushArgs*>(p)); }

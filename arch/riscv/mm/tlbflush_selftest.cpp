@@ -57,7 +57,8 @@ unsigned remap_and_check(k::selftest::Context& t, unsigned* stale_before_flush) 
     if (c != arch::this_cpu() && arch::cpu_online(c)) arch::smp_call_on(c, read_remote, &args);
   k::Page* old = k::vmalloc_to_page(const_cast<uint64_t*>(va));
   const uint64_t vaddr = reinterpret_cast<uint64_t>(va);
-  KEXPECT(arch::remap_kernel_page(k::VirtAddr(vaddr), k::page_to_phys(fresh), arch::PAGE_KERNEL).ok());
+  KEXPECT(
+      arch::remap_kernel_page(k::VirtAddr(vaddr), k::page_to_phys(fresh), arch::PAGE_KERNEL).ok());
   // Before the shootdown another hart may still see the old page (QEMU's
   // software TLB does): count, do not judge - the architecture allows both.
   for (unsigned c = 0; c < arch::nr_cpus() && c < 64; ++c) {
@@ -75,7 +76,8 @@ unsigned remap_and_check(k::selftest::Context& t, unsigned* stale_before_flush) 
     if (args.seen[c].load() != kNew) ++stale;
   }
   // Put the original page back so vfree frees what vmalloc allocated.
-  KEXPECT(arch::remap_kernel_page(k::VirtAddr(vaddr), k::page_to_phys(old), arch::PAGE_KERNEL).ok());
+  KEXPECT(
+      arch::remap_kernel_page(k::VirtAddr(vaddr), k::page_to_phys(old), arch::PAGE_KERNEL).ok());
   arch::flush_tlb_kernel_range(vaddr, 4096);
   k::vfree(const_cast<uint64_t*>(va));
   k::__free_page(fresh);

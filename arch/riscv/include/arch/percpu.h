@@ -18,16 +18,16 @@ extern "C" char __percpu_start[], __percpu_end[];
 namespace arch {
 
 struct CpuBlock {
-  CpuBlock* self;              // 0: this copy's own address
-  uint64_t scratch;            // 8: trap entry parks the interrupted sp here
-  uint64_t kernel_sp;          // 16: kernel stack top to use on a trap from U-mode
-  uint64_t cpu;                // 24: logical id (dense)
-  uint64_t hartid;             // 32: SBI/DT hart id (may be sparse)
-  uint64_t overflow_sp;        // 40: per-hart stack for reporting stack overflow
-  uint64_t irq_depth;          // 48
-  uint64_t node;               // 56: NUMA node of this hart
-  uint64_t stack_base;         // 64: lowest address of the current kernel stack
-  uint64_t stack_top;          // 72
+  CpuBlock* self;        // 0: this copy's own address
+  uint64_t scratch;      // 8: trap entry parks the interrupted sp here
+  uint64_t kernel_sp;    // 16: kernel stack top to use on a trap from U-mode
+  uint64_t cpu;          // 24: logical id (dense)
+  uint64_t hartid;       // 32: SBI/DT hart id (may be sparse)
+  uint64_t overflow_sp;  // 40: per-hart stack for reporting stack overflow
+  uint64_t irq_depth;    // 48
+  uint64_t node;         // 56: NUMA node of this hart
+  uint64_t stack_base;   // 64: lowest address of the current kernel stack
+  uint64_t stack_top;    // 72
 };
 
 inline CpuBlock* cpu_block() {
