@@ -103,7 +103,8 @@ extern "C" [[noreturn]] void kernel_main(uint64_t hartid, uint64_t dtb_pa) {
   bench::g_boot_marks.page_alloc_start = arch::read_instret();  // boot_mm_init benchmark
   setup_page_allocator();
   bench::g_boot_marks.buddy_ready = arch::read_instret();  // boot_mm_init benchmark
-  k::dma_init();  // DMA layer: bounce pool in ZONE_DMA/DMA32, cache ops, dma_debug= (mm/dma/dma_mapping.h)
+  k::dma_init();  // DMA layer: bounce pool in ZONE_DMA/DMA32, cache ops, dma_debug=
+                  // (mm/dma/dma_mapping.h)
   // Kernel virtual memory: vmalloc/ioremap and guarded kernel stacks
   // (before the other harts, whose stacks come from vmalloc).
   if (!vmalloc_init() || !kernel_stacks_init()) panic("vmalloc: initialisation failed");

@@ -36,9 +36,12 @@ inline void rb_link_node(RbNode* node, RbNode* parent, RbNode** link) {
 namespace rb_detail {
 
 inline void replace_child(RbRoot* root, RbNode* parent, RbNode* old_child, RbNode* new_child) {
-  if (!parent) root->node = new_child;
-  else if (parent->left == old_child) parent->left = new_child;
-  else parent->right = new_child;
+  if (!parent)
+    root->node = new_child;
+  else if (parent->left == old_child)
+    parent->left = new_child;
+  else
+    parent->right = new_child;
 }
 
 inline void rotate_left(RbRoot* root, RbNode* x) {

@@ -23,18 +23,24 @@ bool is_zero_pte(uint64_t e) {
 
 bool vma_allows(const Vma& v, FaultAccess a) {
   switch (a) {
-    case FaultAccess::kRead: return v.flags & (VM_READ | VM_WRITE);
-    case FaultAccess::kWrite: return v.flags & VM_WRITE;
-    case FaultAccess::kExec: return v.flags & VM_EXEC;
+    case FaultAccess::kRead:
+      return v.flags & (VM_READ | VM_WRITE);
+    case FaultAccess::kWrite:
+      return v.flags & VM_WRITE;
+    case FaultAccess::kExec:
+      return v.flags & VM_EXEC;
   }
   return false;
 }
 
 bool pte_allows(uint64_t e, FaultAccess a) {
   switch (a) {
-    case FaultAccess::kRead: return e & UserPte::kRead;
-    case FaultAccess::kWrite: return e & UserPte::kWrite;
-    case FaultAccess::kExec: return e & UserPte::kExec;
+    case FaultAccess::kRead:
+      return e & UserPte::kRead;
+    case FaultAccess::kWrite:
+      return e & UserPte::kWrite;
+    case FaultAccess::kExec:
+      return e & UserPte::kExec;
   }
   return false;
 }
@@ -89,9 +95,9 @@ void fault_around(MmStruct* mm, const Vma& v, uint64_t va) {
     Page* p = nullptr;
     bool from_file = false;
     if (fill_new_page(v, a, &p, &from_file) != FaultResult::kOk) return;
-    arch::user_pte_set(slot, arch::user_pte_make(page_to_phys(p),
-                                                 mm_detail::pte_flags_for(v.flags, true) |
-                                                     mm_detail::file_pte_bit()));
+    arch::user_pte_set(
+        slot, arch::user_pte_make(page_to_phys(p), mm_detail::pte_flags_for(v.flags, true) |
+                                                       mm_detail::file_pte_bit()));
     mm->rss_file.fetch_add(1);
   }
 }
@@ -122,8 +128,8 @@ FaultResult fault_locked(MmStruct* mm, uint64_t addr, FaultAccess access) {
       if (access != FaultAccess::kWrite) return FaultResult::kSegvAccErr;  // exec on data
       Page* p = alloc_pages(GFP_KERNEL | __GFP_ZERO | __GFP_NOWARN, 0);
       if (!p) return FaultResult::kOom;
-      arch::user_pte_set(slot, arch::user_pte_make(page_to_phys(p),
-                                                   mm_detail::pte_flags_for(v->flags, true)));
+      arch::user_pte_set(
+          slot, arch::user_pte_make(page_to_phys(p), mm_detail::pte_flags_for(v->flags, true)));
       mm->rss_anon.fetch_add(1);
       mm->update_hiwater();
       arch::user_flush_tlb_range(&mm->pgd, va, va + kPageSize);
@@ -134,9 +140,10 @@ FaultResult fault_locked(MmStruct* mm, uint64_t addr, FaultAccess access) {
     if (access != FaultAccess::kWrite) {
       // The VMA allows it but the PTE does not (flags older than the
       // VMA's): rebuild them.
-      arch::user_pte_set(slot, arch::user_pte_make(arch::user_pte_phys(e),
-                                                   mm_detail::pte_flags_for(v->flags, old->ref() == 1) |
-                                                       keep_file));
+      arch::user_pte_set(
+          slot,
+          arch::user_pte_make(arch::user_pte_phys(e),
+                              mm_detail::pte_flags_for(v->flags, old->ref() == 1) | keep_file));
       arch::user_flush_tlb_page_local(&mm->pgd, va);
       return FaultResult::kOk;
     }
@@ -177,11 +184,13 @@ FaultResult fault_locked(MmStruct* mm, uint64_t addr, FaultAccess access) {
   bool from_file = false;
   const FaultResult r = fill_new_page(*v, va, &p, &from_file);
   if (r != FaultResult::kOk) return r;
-  arch::user_pte_set(slot, arch::user_pte_make(page_to_phys(p),
-                                               mm_detail::pte_flags_for(v->flags, true) |
-                                                   (from_file ? mm_detail::file_pte_bit() : 0)));
-  if (from_file) mm->rss_file.fetch_add(1);
-  else mm->rss_anon.fetch_add(1);
+  arch::user_pte_set(
+      slot, arch::user_pte_make(page_to_phys(p), mm_detail::pte_flags_for(v->flags, true) |
+                                                     (from_file ? mm_detail::file_pte_bit() : 0)));
+  if (from_file)
+    mm->rss_file.fetch_add(1);
+  else
+    mm->rss_anon.fetch_add(1);
   if (from_file && access != FaultAccess::kWrite) fault_around(mm, *v, va);
   if (v->flags & VM_EXEC) arch::flush_icache_local();
   mm->update_hiwater();
@@ -204,11 +213,16 @@ uint64_t zero_page_phys() { return g_zero_page_pa; }
 
 const char* fault_result_name(FaultResult r) {
   switch (r) {
-    case FaultResult::kOk: return "ok";
-    case FaultResult::kSegvMapErr: return "SIGSEGV (no mapping)";
-    case FaultResult::kSegvAccErr: return "SIGSEGV (access not permitted)";
-    case FaultResult::kBus: return "SIGBUS (past the end of the file)";
-    case FaultResult::kOom: return "out of memory";
+    case FaultResult::kOk:
+      return "ok";
+    case FaultResult::kSegvMapErr:
+      return "SIGSEGV (no mapping)";
+    case FaultResult::kSegvAccErr:
+      return "SIGSEGV (access not permitted)";
+    case FaultResult::kBus:
+      return "SIGBUS (past the end of the file)";
+    case FaultResult::kOom:
+      return "out of memory";
   }
   return "?";
 }

@@ -69,8 +69,10 @@ void zap_one(uint64_t va, uint64_t* slot, void* ctx) {
     if (va + kPageSize > b->hi) b->hi = va + kPageSize;
     return;
   }
-  if (e & mm_detail::file_pte_bit()) b->mm->rss_file.fetch_sub(1);
-  else b->mm->rss_anon.fetch_sub(1);
+  if (e & mm_detail::file_pte_bit())
+    b->mm->rss_file.fetch_sub(1);
+  else
+    b->mm->rss_anon.fetch_sub(1);
   if (va < b->lo) b->lo = va;
   if (va + kPageSize > b->hi) b->hi = va + kPageSize;
   b->pages[b->n++] = phys_to_page(arch::user_pte_phys(e));
@@ -95,8 +97,9 @@ void protect_one(uint64_t, uint64_t* slot, void* ctx) {
   // (copy-on-write) page stays read-only until the write fault copies it.
   const bool writable = (c->flags & VM_WRITE) && p->ref() == 1;
   const uint64_t keep = e & (mm_detail::file_pte_bit() | UserPte::kCow);
-  arch::user_pte_set(slot, arch::user_pte_make(arch::user_pte_phys(e),
-                                               mm_detail::pte_flags_for(c->flags, writable) | keep));
+  arch::user_pte_set(slot,
+                     arch::user_pte_make(arch::user_pte_phys(e),
+                                         mm_detail::pte_flags_for(c->flags, writable) | keep));
 }
 
 struct ForkCtx {
@@ -124,8 +127,10 @@ void fork_one(uint64_t va, uint64_t* slot, void* ctx) {
   }
   get_page(phys_to_page(arch::user_pte_phys(e)));
   arch::user_pte_set(child_slot, e);
-  if (e & mm_detail::file_pte_bit()) c->child->rss_file.fetch_add(1);
-  else c->child->rss_anon.fetch_add(1);
+  if (e & mm_detail::file_pte_bit())
+    c->child->rss_file.fetch_add(1);
+  else
+    c->child->rss_anon.fetch_add(1);
 }
 
 }  // namespace
@@ -183,7 +188,8 @@ void mmput(MmStruct* mm) {
   }
   if (mm->rss_anon.load() || mm->rss_file.load())
     pr_err("mm: RSS accounting off at teardown (anon %lld file %lld)\n",
-           static_cast<long long>(mm->rss_anon.load()), static_cast<long long>(mm->rss_file.load()));
+           static_cast<long long>(mm->rss_anon.load()),
+           static_cast<long long>(mm->rss_file.load()));
   arch::user_pgd_free(&mm->pgd);
   mm->~MmStruct();
   kmem_cache_free(g_mm_cache, mm);
@@ -239,20 +245,19 @@ Result<Vma*> mm_map(MmStruct* mm, uint64_t start, uint64_t end, const VmaProto& 
 
 Result<void> mm_unmap(MmStruct* mm, uint64_t start, uint64_t end) {
   IrqSpinLockGuard g(mm->lock);
-  return mm->vmas.unmap(start, end, [&](uint64_t s, uint64_t e, const Vma&) {
-    mm_detail::zap_locked(mm, s, e);
-  });
+  return mm->vmas.unmap(
+      start, end, [&](uint64_t s, uint64_t e, const Vma&) { mm_detail::zap_locked(mm, s, e); });
 }
 
 Result<void> mm_protect(MmStruct* mm, uint64_t start, uint64_t end, vm_flags_t access) {
   IrqSpinLockGuard g(mm->lock);
   bool changed = false;
-  auto r = mm->vmas.protect(start, end, access, [&](uint64_t s, uint64_t e, const Vma&,
-                                                    vm_flags_t nf) {
-    ProtectCtx c{mm, nf};
-    arch::user_walk(&mm->pgd, s, e, protect_one, &c);
-    changed = true;
-  });
+  auto r =
+      mm->vmas.protect(start, end, access, [&](uint64_t s, uint64_t e, const Vma&, vm_flags_t nf) {
+        ProtectCtx c{mm, nf};
+        arch::user_walk(&mm->pgd, s, e, protect_one, &c);
+        changed = true;
+      });
   if (changed) arch::user_flush_tlb_range(&mm->pgd, start, end);
   return r;
 }

@@ -135,9 +135,15 @@ int64_t sys_mprotect(MmStruct* mm, uint64_t addr, uint64_t len, uint64_t prot) {
 int64_t sys_madvise(MmStruct* mm, uint64_t addr, uint64_t len, int advice) {
   if (!is_aligned(addr, kPageSize)) return err(Errno::kEINVAL);
   switch (advice) {
-    case MADV_NORMAL: case MADV_RANDOM: case MADV_SEQUENTIAL: case MADV_WILLNEED:
-    case MADV_DONTNEED: case MADV_FREE: break;
-    default: return err(Errno::kEINVAL);
+    case MADV_NORMAL:
+    case MADV_RANDOM:
+    case MADV_SEQUENTIAL:
+    case MADV_WILLNEED:
+    case MADV_DONTNEED:
+    case MADV_FREE:
+      break;
+    default:
+      return err(Errno::kEINVAL);
   }
   if (len == 0) return 0;
   len = align_up(len, kPageSize);

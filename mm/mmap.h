@@ -15,10 +15,10 @@ struct FileTable;
 inline constexpr uint64_t PROT_READ = 0x1, PROT_WRITE = 0x2, PROT_EXEC = 0x4;
 inline constexpr uint64_t MAP_SHARED = 0x01, MAP_PRIVATE = 0x02, MAP_SHARED_VALIDATE = 0x03,
                           MAP_TYPE = 0x0f, MAP_FIXED = 0x10, MAP_ANONYMOUS = 0x20,
-                          MAP_GROWSDOWN = 0x0100, MAP_DENYWRITE = 0x0800,
-                          MAP_EXECUTABLE = 0x1000, MAP_LOCKED = 0x2000, MAP_NORESERVE = 0x4000,
-                          MAP_POPULATE = 0x8000, MAP_NONBLOCK = 0x10000, MAP_STACK = 0x20000,
-                          MAP_HUGETLB = 0x40000, MAP_FIXED_NOREPLACE = 0x100000;
+                          MAP_GROWSDOWN = 0x0100, MAP_DENYWRITE = 0x0800, MAP_EXECUTABLE = 0x1000,
+                          MAP_LOCKED = 0x2000, MAP_NORESERVE = 0x4000, MAP_POPULATE = 0x8000,
+                          MAP_NONBLOCK = 0x10000, MAP_STACK = 0x20000, MAP_HUGETLB = 0x40000,
+                          MAP_FIXED_NOREPLACE = 0x100000;
 inline constexpr uint64_t MREMAP_MAYMOVE = 1, MREMAP_FIXED = 2;
 inline constexpr int MADV_NORMAL = 0, MADV_RANDOM = 1, MADV_SEQUENTIAL = 2, MADV_WILLNEED = 3,
                      MADV_DONTNEED = 4, MADV_FREE = 8;

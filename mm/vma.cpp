@@ -8,8 +8,7 @@ bool VmaTree::can_merge(const Vma& a, const Vma& b) {
   if (a.end != b.start || a.flags != b.flags) return false;
   if (a.file.identity != b.file.identity) return false;
   if (a.anonymous()) return true;
-  return a.file.data == b.file.data && a.file.size == b.file.size &&
-         a.pgoff + a.pages() == b.pgoff;
+  return a.file.data == b.file.data && a.file.size == b.file.size && a.pgoff + a.pages() == b.pgoff;
 }
 
 Vma* VmaTree::find_vma(uint64_t addr) {

@@ -61,7 +61,8 @@ SELFTEST(vma, faults_populate_and_unmap_returns_every_page) {
   KEXPECT(handle_mm_fault(mm, base + 20 * kPageSize, FaultAccess::kRead) == FaultResult::kOk);
   KEXPECT(present(mm, base) && present(mm, base + 10 * kPageSize));
   KEXPECT_EQ(mm->rss(), 2u);
-  KEXPECT(handle_mm_fault(mm, base + 64 * kPageSize, FaultAccess::kRead) == FaultResult::kSegvMapErr);
+  KEXPECT(handle_mm_fault(mm, base + 64 * kPageSize, FaultAccess::kRead) ==
+          FaultResult::kSegvMapErr);
   KEXPECT(mm_protect(mm, base, base + kPageSize, VM_READ).ok());
   KEXPECT(handle_mm_fault(mm, base, FaultAccess::kWrite) == FaultResult::kSegvAccErr);
   KEXPECT(handle_mm_fault(mm, base, FaultAccess::kExec) == FaultResult::kSegvAccErr);
@@ -86,7 +87,8 @@ SELFTEST(vma, fork_shares_pages_copy_on_write) {
   KASSERT(child != nullptr);
   KEXPECT_EQ(child->rss(), 4u);
   auto pa = [](MmStruct* mm, uint64_t va) {
-    return arch::user_pte_phys(arch::user_pte_get(arch::user_pte_slot(&mm->pgd, va, false))).value();
+    return arch::user_pte_phys(arch::user_pte_get(arch::user_pte_slot(&mm->pgd, va, false)))
+        .value();
   };
   KEXPECT_EQ(pa(parent, base), pa(child, base));  // shared
   KEXPECT(handle_mm_fault(child, base, FaultAccess::kWrite) == FaultResult::kOk);

@@ -265,8 +265,8 @@ void* vmap(Page* const* pages, unsigned count, uint64_t flags, uint64_t prot) {
   }
   for (unsigned i = 0; i < count; ++i) {
     if (!pages[i] ||
-        !arch::map_kernel_range(VirtAddr(a->addr + uint64_t{i} * kPageSize),
-                                page_to_phys(pages[i]), kPageSize, prot, arch::kLeaf4K)) {
+        !arch::map_kernel_range(VirtAddr(a->addr + uint64_t{i} * kPageSize), page_to_phys(pages[i]),
+                                kPageSize, prot, arch::kLeaf4K)) {
       pr_warn("vmap: cannot map page %u of %u\n", i, count);
       arch::unmap_kernel_range(VirtAddr(a->addr), a->size);
       free_vm_area(a);
@@ -329,7 +329,8 @@ void vmallocinfo_dump() {
                    static_cast<unsigned long long>(a.phys_addr));
         char pages[32] = "";
         if (a.nr_pages)
-          snformat(pages, sizeof(pages), " pages=%llu", static_cast<unsigned long long>(a.nr_pages));
+          snformat(pages, sizeof(pages), " pages=%llu",
+                   static_cast<unsigned long long>(a.nr_pages));
         printk_raw("0x%016llx-0x%016llx %7llu 0x%llx%s%s%s%s%s\n",
                    static_cast<unsigned long long>(a.va_start),
                    static_cast<unsigned long long>(a.va_end),

@@ -93,8 +93,8 @@ SELFTEST(vmalloc, foreign_and_double_frees_are_reported_and_ignored) {
   const uint64_t pages = k::nr_vmalloc_pages();
   const uint64_t areas = k::nr_vmap_areas();
   static uint64_t not_vmalloc;
-  k::vfree(&not_vmalloc);                          // kernel image
-  k::vfree(static_cast<uint8_t*>(p) + 4096);       // inside an area
+  k::vfree(&not_vmalloc);                                                      // kernel image
+  k::vfree(static_cast<uint8_t*>(p) + 4096);                                   // inside an area
   k::vfree(reinterpret_cast<void*>(arch::g_layout.vmalloc_start + 4096 * 7));  // unused range
   KEXPECT_EQ(k::nr_vmalloc_pages(), pages);
   KEXPECT_EQ(k::nr_vmap_areas(), areas);
@@ -136,11 +136,12 @@ SELFTEST(vmalloc, vmap_maps_existing_pages_and_vunmap_keeps_them) {
   KASSERT(v != nullptr);
   for (int i = 0; i < 3; ++i) KEXPECT_EQ(*reinterpret_cast<uint32_t*>(v + i * 4096), 0xabc0u + i);
   KEXPECT(arch::probe_read(v + 3 * 4096));  // guard
-  k::vfree(v);  // not a vmalloc area: reported, ignored
+  k::vfree(v);                              // not a vmalloc area: reported, ignored
   KEXPECT(!arch::probe_read(v));
   k::vunmap(v);
   KEXPECT(arch::probe_read(v));
-  for (int i = 0; i < 3; ++i) KEXPECT_EQ(*static_cast<uint32_t*>(k::page_address(pages[i])), 0xabc0u + i);
+  for (int i = 0; i < 3; ++i)
+    KEXPECT_EQ(*static_cast<uint32_t*>(k::page_address(pages[i])), 0xabc0u + i);
   for (auto* pg : pages) k::__free_page(pg);
 }
 
@@ -180,7 +181,8 @@ SELFTEST(vmalloc, bench_vmalloc_16k_vfree) {
   const uint64_t i0 = arch::read_instret();
   for (int r = 0; r < kRounds; ++r) k::vfree(k::vmalloc(16384));
   const uint64_t i1 = arch::read_instret();
-  t.diag("bench: vmalloc(16 KiB)+vfree: %llu instructions", (unsigned long long)((i1 - i0) / kRounds));
+  t.diag("bench: vmalloc(16 KiB)+vfree: %llu instructions",
+         (unsigned long long)((i1 - i0) / kRounds));
 }
 
 namespace {
@@ -220,9 +222,8 @@ SELFTEST(ioremap, two_mappings_of_the_uart_read_the_same_register) {
   auto l = arch::lookup_kernel_address(k::VirtAddr(reinterpret_cast<uint64_t>(a)));
   KEXPECT(l.has_value() && l->pa == pa + 5);
   if (l) KEXPECT_EQ(l->pte & arch::pte::kPbmtMask, arch::pgprot_io() & arch::pte::kPbmtMask);
-  t.diag("%s at 0x%llx: LSR 0x%02x through both mappings%s", what,
-         (unsigned long long)pa.value(), va,
-         (arch::pgprot_io() & arch::pte::kPbmtMask) ? ", Svpbmt IO" : "");
+  t.diag("%s at 0x%llx: LSR 0x%02x through both mappings%s", what, (unsigned long long)pa.value(),
+         va, (arch::pgprot_io() & arch::pte::kPbmtMask) ? ", Svpbmt IO" : "");
   KEXPECT(arch::probe_read(b + 4096));  // guard page after the 1-page area
   k::iounmap(a);
   k::iounmap(b + 0x10);  // any address in the first page
@@ -269,7 +270,8 @@ SELFTEST(kstack, every_cpu_has_an_overflow_stack_and_vmalloc_stacks) {
     const arch::CpuBlock* b = arch::cpu_block_of(c);
     if (b->overflow_sp) {
       ++with_overflow;
-      KEXPECT(arch::probe_read(reinterpret_cast<void*>(b->overflow_sp - k::kOverflowStackSize - 1)));
+      KEXPECT(
+          arch::probe_read(reinterpret_cast<void*>(b->overflow_sp - k::kOverflowStackSize - 1)));
     }
     if (k::is_vmalloc_addr(reinterpret_cast<void*>(b->stack_base))) {
       ++guarded;

@@ -62,8 +62,10 @@ VmapArea* erase(VmapArea* t, uint64_t key) {
     t->left = t->right = nullptr;
     return m;
   }
-  if (key < t->va_start) t->left = erase(t->left, key);
-  else t->right = erase(t->right, key);
+  if (key < t->va_start)
+    t->left = erase(t->left, key);
+  else
+    t->right = erase(t->right, key);
   update(t);
   return t;
 }
@@ -72,8 +74,10 @@ VmapArea* erase(VmapArea* t, uint64_t key) {
 // that node's size changed in place (its order among its neighbours kept).
 void update_path(VmapArea* t, uint64_t key) {
   if (!t) return;
-  if (key < t->va_start) update_path(t->left, key);
-  else if (key > t->va_start) update_path(t->right, key);
+  if (key < t->va_start)
+    update_path(t->left, key);
+  else if (key > t->va_start)
+    update_path(t->right, key);
   update(t);
 }
 
@@ -339,27 +343,29 @@ bool VmapAllocator::check_invariants() const {
     bool first = true;
     bool ok = true;
   } adj;
-  walk(free_root_,
-       [](const VmapArea& a, void* p) {
-         auto* s = static_cast<Adj*>(p);
-         if (!s->first && s->prev_end >= a.va_start) s->ok = false;
-         s->first = false;
-         s->prev_end = a.va_end;
-       },
-       &adj);
+  walk(
+      free_root_,
+      [](const VmapArea& a, void* p) {
+        auto* s = static_cast<Adj*>(p);
+        if (!s->first && s->prev_end >= a.va_start) s->ok = false;
+        s->first = false;
+        s->prev_end = a.va_end;
+      },
+      &adj);
   // Disjoint trees whose byte counts add up to the range tile it exactly;
   // check busy areas do not overlap free ones.
   struct Overlap {
     const VmapArea* free_root;
     bool ok = true;
   } ov{free_root_};
-  walk(busy_root_,
-       [](const VmapArea& a, void* p) {
-         auto* s = static_cast<Overlap*>(p);
-         const VmapArea* f = predecessor(const_cast<VmapArea*>(s->free_root), a.va_end);
-         if (f && f->va_end > a.va_start) s->ok = false;
-       },
-       &ov);
+  walk(
+      busy_root_,
+      [](const VmapArea& a, void* p) {
+        auto* s = static_cast<Overlap*>(p);
+        const VmapArea* f = predecessor(const_cast<VmapArea*>(s->free_root), a.va_end);
+        if (f && f->va_end > a.va_start) s->ok = false;
+      },
+      &ov);
   return adj.ok && ov.ok;
 }
 

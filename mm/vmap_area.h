@@ -41,11 +41,11 @@ struct VmapArea {
 
   // Owner data for busy areas (Linux struct vm_struct).
   uint64_t flags = 0;
-  uint64_t size = 0;         // mapped bytes, without guard pages
-  uint64_t addr = 0;         // first mapped byte (va_start, or above a low guard)
-  Page* page_ring = nullptr; // vmalloc: its pages, ringed through Page::lru
+  uint64_t size = 0;          // mapped bytes, without guard pages
+  uint64_t addr = 0;          // first mapped byte (va_start, or above a low guard)
+  Page* page_ring = nullptr;  // vmalloc: its pages, ringed through Page::lru
   uint64_t nr_pages = 0;
-  uint64_t phys_addr = 0;    // ioremap: physical base
+  uint64_t phys_addr = 0;  // ioremap: physical base
   const void* caller = nullptr;
 
   uint64_t area_size() const { return va_end - va_start; }

@@ -23,9 +23,23 @@ namespace {
 
 // Auxiliary vector types (Linux include/uapi/linux/auxvec.h).
 enum : uint64_t {
-  AT_NULL = 0, AT_PHDR = 3, AT_PHENT = 4, AT_PHNUM = 5, AT_PAGESZ = 6, AT_BASE = 7,
-  AT_FLAGS = 8, AT_ENTRY = 9, AT_UID = 11, AT_EUID = 12, AT_GID = 13, AT_EGID = 14,
-  AT_HWCAP = 16, AT_CLKTCK = 17, AT_SECURE = 23, AT_RANDOM = 25, AT_EXECFN = 31,
+  AT_NULL = 0,
+  AT_PHDR = 3,
+  AT_PHENT = 4,
+  AT_PHNUM = 5,
+  AT_PAGESZ = 6,
+  AT_BASE = 7,
+  AT_FLAGS = 8,
+  AT_ENTRY = 9,
+  AT_UID = 11,
+  AT_EUID = 12,
+  AT_GID = 13,
+  AT_EGID = 14,
+  AT_HWCAP = 16,
+  AT_CLKTCK = 17,
+  AT_SECURE = 23,
+  AT_RANDOM = 25,
+  AT_EXECFN = 31,
 };
 
 // Linux riscv COMPAT_HWCAP_ISA_* bits: one per base extension letter. The
@@ -57,7 +71,8 @@ bool mm_write(MmStruct* mm, uint64_t addr, const void* src, size_t len) {
     if (handle_mm_fault(mm, addr, FaultAccess::kWrite) != FaultResult::kOk) return false;
     uint64_t* slot = arch::user_pte_slot(&mm->pgd, addr & kPageMask, false);
     if (!slot) return false;
-    auto* page = static_cast<uint8_t*>(arch::phys_to_virt(arch::user_pte_phys(arch::user_pte_get(slot))));
+    auto* page =
+        static_cast<uint8_t*>(arch::phys_to_virt(arch::user_pte_phys(arch::user_pte_get(slot))));
     memcpy(page + off, s, chunk);
     addr += chunk;
     s += chunk;
@@ -197,12 +212,24 @@ Result<void> exec_into(Task* t, const char* path, const char* const* argv,
   }
   mm->env_end = w;
   ptrs[k++] = 0;
-  const uint64_t aux[kAuxPairs][2] = {
-      {AT_PHDR, img.phdr_mapped ? img.phdr_vaddr : 0}, {AT_PHENT, img.phent},
-      {AT_PHNUM, img.phnum}, {AT_PAGESZ, kPageSize}, {AT_BASE, 0}, {AT_FLAGS, 0},
-      {AT_ENTRY, img.entry}, {AT_UID, 0}, {AT_EUID, 0}, {AT_GID, 0}, {AT_EGID, 0},
-      {AT_HWCAP, kHwcap}, {AT_CLKTCK, kHz}, {AT_SECURE, 0}, {AT_RANDOM, random_addr},
-      {AT_EXECFN, execfn_addr}, {AT_NULL, 0}, {AT_NULL, 0}};
+  const uint64_t aux[kAuxPairs][2] = {{AT_PHDR, img.phdr_mapped ? img.phdr_vaddr : 0},
+                                      {AT_PHENT, img.phent},
+                                      {AT_PHNUM, img.phnum},
+                                      {AT_PAGESZ, kPageSize},
+                                      {AT_BASE, 0},
+                                      {AT_FLAGS, 0},
+                                      {AT_ENTRY, img.entry},
+                                      {AT_UID, 0},
+                                      {AT_EUID, 0},
+                                      {AT_GID, 0},
+                                      {AT_EGID, 0},
+                                      {AT_HWCAP, kHwcap},
+                                      {AT_CLKTCK, kHz},
+                                      {AT_SECURE, 0},
+                                      {AT_RANDOM, random_addr},
+                                      {AT_EXECFN, execfn_addr},
+                                      {AT_NULL, 0},
+                                      {AT_NULL, 0}};
   for (size_t i = 0; i < kAuxPairs; ++i) {
     ptrs[k++] = aux[i][0];
     ptrs[k++] = aux[i][1];

@@ -19,7 +19,6 @@ inline constexpr size_t kMaxArgBytes = 128 * 1024;
 // Gives task `t` a new address space running `path` from the initramfs
 // and sets up its user frame; on failure `t` keeps what it had. The
 // strings are kernel memory. ENOENT, EACCES, ENOEXEC, E2BIG, ENOMEM.
-Result<void> exec_into(Task* t, const char* path, const char* const* argv,
-                       const char* const* envp);
+Result<void> exec_into(Task* t, const char* path, const char* const* argv, const char* const* envp);
 
 }  // namespace k

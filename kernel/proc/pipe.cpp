@@ -120,8 +120,9 @@ int64_t pipe_write(Pipe* p, uint64_t ubuf, uint64_t len) {
           int r = 0;
           return locked_count(p, nullptr, &r) < kPipeSize || r == 0;
         });
-        if (current()->killed.load()) return done + put ? static_cast<int64_t>(done + put)
-                                                        : -static_cast<int64_t>(Errno::kEINTR);
+        if (current()->killed.load())
+          return done + put ? static_cast<int64_t>(done + put)
+                            : -static_cast<int64_t>(Errno::kEINTR);
         int r = 0;
         locked_count(p, nullptr, &r);
         if (r == 0) break;
@@ -137,8 +138,10 @@ void pipe_release(Pipe* p, bool write_end) {
   bool free_it;
   {
     IrqSpinLockGuard g(p->lock);
-    if (write_end) --p->writers;
-    else --p->readers;
+    if (write_end)
+      --p->writers;
+    else
+      --p->readers;
     free_it = p->readers == 0 && p->writers == 0;
   }
   if (free_it) {

@@ -85,9 +85,7 @@ void release_task(Task* t) {
 // the top of the kernel stack, where trap entry puts it).
 uint64_t user_stack_start(const Task* t) { return reinterpret_cast<uint64_t>(t->user_frame()); }
 
-void* fork_child_start(void*) {
-  return current()->user_frame();
-}
+void* fork_child_start(void*) { return current()->user_frame(); }
 
 // Before returning to user mode: pending SIGKILL, then preemption.
 void exit_to_user(arch::TrapFrame&) {
@@ -98,9 +96,12 @@ void exit_to_user(arch::TrapFrame&) {
 
 const char* access_name(uint64_t scause) {
   switch (scause) {
-    case arch::kInstrPageFault: return "exec";
-    case arch::kStorePageFault: return "write";
-    default: return "read";
+    case arch::kInstrPageFault:
+      return "exec";
+    case arch::kStorePageFault:
+      return "write";
+    default:
+      return "read";
   }
 }
 
@@ -130,6 +131,35 @@ bool page_fault_trap(arch::TrapFrame& tf) {
   }
   exit_to_user(tf);
   return true;
+}
+
+// U-mode exceptions other than page faults and ecall: the signal Linux
+// sends for each (arch/riscv/kernel/traps.c), default action = death.
+bool user_exception_trap(arch::TrapFrame& tf) {
+  Task* t = sched_ready() ? current() : nullptr;
+  if (!t || !t->mm) return false;
+  int sig = kSigSegv;
+  switch (tf.scause) {
+    case arch::kIllegalInstr:
+      sig = kSigIll;
+      break;
+    case arch::kBreakpoint:
+      sig = kSigTrap;
+      break;
+    case arch::kInstrMisaligned:
+    case arch::kLoadMisaligned:
+    case arch::kStoreMisaligned:
+      sig = kSigBus;
+      break;
+    default:
+      sig = kSigSegv;
+      break;
+  }
+  pr_warn("pid %d (%s): %s at pc %016llx (stval %016llx): killed by signal %d\n", t->pid, t->comm,
+          arch::cause_name(tf.scause), static_cast<unsigned long long>(tf.sepc),
+          static_cast<unsigned long long>(tf.stval), sig);
+  arch::irq_enable();
+  do_exit(wait_status_signaled(sig));
 }
 
 bool syscall_trap(arch::TrapFrame& tf) {
@@ -165,6 +195,7 @@ bool proc_init() {
   arch::set_uaccess_fault_in(uaccess_fault_in);
   arch::set_page_fault_handler(page_fault_trap);
   arch::set_syscall_handler(syscall_trap);
+  arch::set_user_exception_handler(user_exception_trap);
   return true;
 }
 
@@ -250,7 +281,8 @@ Result<int> do_fork(uint64_t flags, uint64_t newsp, uint64_t child_tidptr) {
     if (fault_in_user_page(mm, child_tidptr, true)) {
       uint64_t* slot = arch::user_pte_slot(&mm->pgd, child_tidptr & kPageMask, false);
       if (slot && arch::user_pte_valid(arch::user_pte_get(slot))) {
-        auto* p = static_cast<uint8_t*>(arch::phys_to_virt(arch::user_pte_phys(arch::user_pte_get(slot))));
+        auto* p = static_cast<uint8_t*>(
+            arch::phys_to_virt(arch::user_pte_phys(arch::user_pte_get(slot))));
         if ((child_tidptr & (kPageSize - 1)) <= kPageSize - 4)
           memcpy(p + (child_tidptr & (kPageSize - 1)), &tid, 4);
       }
@@ -291,8 +323,10 @@ Result<int> do_fork(uint64_t flags, uint64_t newsp, uint64_t child_tidptr) {
       c->parent = nullptr;
       if (c->state.load() == TaskState::kZombie) {
         c->all_node.unlink();
-        if (nfree < 16) to_free[nfree++] = c;
-        else g_orphans.push_back(&c->sibling);
+        if (nfree < 16)
+          to_free[nfree++] = c;
+        else
+          g_orphans.push_back(&c->sibling);
       }
     }
     t->exit_status = wait_status;
@@ -382,30 +416,30 @@ Result<void> do_kill(int pid, int sig) {
 
 size_t format_proc_status(const Task* t, char* buf, size_t len) {
   const MmStruct* mm = t->mm;
-  const char state = t->state.load() == TaskState::kZombie ? 'Z'
-                     : t->state.load() == TaskState::kSleeping ? 'S' : 'R';
+  const char state = t->state.load() == TaskState::kZombie     ? 'Z'
+                     : t->state.load() == TaskState::kSleeping ? 'S'
+                                                               : 'R';
   const char* state_name = state == 'Z' ? "zombie" : state == 'S' ? "sleeping" : "running";
   const uint64_t kb = kPageSize / 1024;
   const uint64_t anon = mm ? static_cast<uint64_t>(mm->rss_anon.load()) : 0;
   const uint64_t file = mm ? static_cast<uint64_t>(mm->rss_file.load()) : 0;
-  return snformat(buf, len,
-                  "Name:\t%s\nState:\t%c (%s)\nTgid:\t%d\nPid:\t%d\nPPid:\t%d\n"
-                  "Uid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\n"
-                  "VmPeak:\t%8llu kB\nVmSize:\t%8llu kB\nVmHWM:\t%8llu kB\nVmRSS:\t%8llu kB\n"
-                  "RssAnon:\t%8llu kB\nRssFile:\t%8llu kB\nRssShmem:\t%8llu kB\n"
-                  "VmData:\t%8llu kB\nVmStk:\t%8llu kB\nVmPTE:\t%8llu kB\nThreads:\t1\n"
-                  "Cpus_allowed_list:\t0-%u\n",
-                  t->comm, state, state_name, t->pid, t->pid, t->parent ? t->parent->pid : 0,
-                  static_cast<unsigned long long>(mm ? mm->hiwater_vm * kb : 0),
-                  static_cast<unsigned long long>(mm ? mm->vmas.total_pages() * kb : 0),
-                  static_cast<unsigned long long>(mm ? mm->hiwater_rss * kb : 0),
-                  static_cast<unsigned long long>((anon + file) * kb),
-                  static_cast<unsigned long long>(anon * kb),
-                  static_cast<unsigned long long>(file * kb), 0ull,
-                  static_cast<unsigned long long>(mm ? (mm->brk - mm->start_brk) / 1024 : 0),
-                  static_cast<unsigned long long>(mm ? kStackLimit / 1024 : 0),
-                  static_cast<unsigned long long>(mm ? mm_pgtable_pages(mm) * kb : 0),
-                  arch::nr_cpus() - 1);
+  return snformat(
+      buf, len,
+      "Name:\t%s\nState:\t%c (%s)\nTgid:\t%d\nPid:\t%d\nPPid:\t%d\n"
+      "Uid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\n"
+      "VmPeak:\t%8llu kB\nVmSize:\t%8llu kB\nVmHWM:\t%8llu kB\nVmRSS:\t%8llu kB\n"
+      "RssAnon:\t%8llu kB\nRssFile:\t%8llu kB\nRssShmem:\t%8llu kB\n"
+      "VmData:\t%8llu kB\nVmStk:\t%8llu kB\nVmPTE:\t%8llu kB\nThreads:\t1\n"
+      "Cpus_allowed_list:\t0-%u\n",
+      t->comm, state, state_name, t->pid, t->pid, t->parent ? t->parent->pid : 0,
+      static_cast<unsigned long long>(mm ? mm->hiwater_vm * kb : 0),
+      static_cast<unsigned long long>(mm ? mm->vmas.total_pages() * kb : 0),
+      static_cast<unsigned long long>(mm ? mm->hiwater_rss * kb : 0),
+      static_cast<unsigned long long>((anon + file) * kb),
+      static_cast<unsigned long long>(anon * kb), static_cast<unsigned long long>(file * kb), 0ull,
+      static_cast<unsigned long long>(mm ? (mm->brk - mm->start_brk) / 1024 : 0),
+      static_cast<unsigned long long>(mm ? kStackLimit / 1024 : 0),
+      static_cast<unsigned long long>(mm ? mm_pgtable_pages(mm) * kb : 0), arch::nr_cpus() - 1);
 }
 
 char* proc_status_text(int pid, size_t* len) {
@@ -429,8 +463,9 @@ void show_tasks() {
   for (ListNode* n = g_all_tasks.first(); n && n != g_all_tasks.sentinel(); n = n->next) {
     const Task* t = task_of_all(n);
     const MmStruct* mm = t->mm;
-    const char s = t->state.load() == TaskState::kZombie ? 'Z'
-                   : t->state.load() == TaskState::kSleeping ? 'S' : 'R';
+    const char s = t->state.load() == TaskState::kZombie     ? 'Z'
+                   : t->state.load() == TaskState::kSleeping ? 'S'
+                                                             : 'R';
     const uint64_t kb = kPageSize / 1024;
     printk_raw("%5d %5d %3u %c %8llu %8llu %8llu %8llu %7llu %s\n", t->pid,
                t->parent ? t->parent->pid : 0, t->cpu, s,

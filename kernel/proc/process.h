@@ -10,6 +10,8 @@
 namespace k {
 
 // Linux signal numbers used for exit statuses (asm-generic/signal.h).
+inline constexpr int kSigIll = 4;
+inline constexpr int kSigTrap = 5;
 inline constexpr int kSigBus = 7;
 inline constexpr int kSigKill = 9;
 inline constexpr int kSigSegv = 11;

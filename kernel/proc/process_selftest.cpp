@@ -57,7 +57,8 @@ SELFTEST(process, kernel_threads_spread_over_cpus_and_are_reaped) {
     KEXPECT_EQ(status, 0);
   }
   KEXPECT_EQ(g_ran.load(), static_cast<unsigned>(kN));
-  t.diag("kernel threads ran on CPU mask %#llx", static_cast<unsigned long long>(g_cpus_seen.load()));
+  t.diag("kernel threads ran on CPU mask %#llx",
+         static_cast<unsigned long long>(g_cpus_seen.load()));
   if (arch::nr_online_cpus() > 1) KEXPECT(__builtin_popcountll(g_cpus_seen.load()) > 1);
   int status;
   KEXPECT(do_wait4(-1, &status, 0).error() == Errno::kECHILD);

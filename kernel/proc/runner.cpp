@@ -57,8 +57,10 @@ void run_init(std::string_view init_path) {
   const char* argv[] = {path, nullptr};
   pr_info("init: starting %s\n", path);
   auto r = run_program(path, argv, nullptr);
-  if (!r.ok()) pr_err("init: cannot run %s: %s\n", path, errno_name(r.error()));
-  else pr_info("init: %s exited with status 0x%x\n", path, r.value());
+  if (!r.ok())
+    pr_err("init: cannot run %s: %s\n", path, errno_name(r.error()));
+  else
+    pr_info("init: %s exited with status 0x%x\n", path, r.value());
 }
 
 }  // namespace k
@@ -82,8 +84,10 @@ SHELL_COMMAND(run, "run a program from the initramfs: run <path> [args...]") {
     return 1;
   }
   const int st = r.value();
-  if ((st & 0x7f) == 0) k::printk_raw("run: %s exited with status %d\n", argv[1], (st >> 8) & 0xff);
-  else k::printk_raw("run: %s killed by signal %d\n", argv[1], st & 0x7f);
+  if ((st & 0x7f) == 0)
+    k::printk_raw("run: %s exited with status %d\n", argv[1], (st >> 8) & 0xff);
+  else
+    k::printk_raw("run: %s killed by signal %d\n", argv[1], st & 0x7f);
   return 0;
 }
 
@@ -158,7 +162,8 @@ void run_user_test(k::selftest::Context& t, const char* prog) {
 // check last either way.
 SELFTEST(user, zz_free_pages_restored) {
   const uint64_t after = k::free_page_snapshot();
-  t.diag("free pages before %llu after %llu", static_cast<unsigned long long>(k::g_user_suite_free_before),
+  t.diag("free pages before %llu after %llu",
+         static_cast<unsigned long long>(k::g_user_suite_free_before),
          static_cast<unsigned long long>(after));
   KEXPECT_EQ(after, k::g_user_suite_free_before);
 }

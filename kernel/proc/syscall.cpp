@@ -32,18 +32,65 @@ using arch::copy_from_user;
 using arch::copy_to_user;
 
 enum Nr : uint64_t {
-  NR_getcwd = 17, NR_pipe2 = 59, NR_dup = 23, NR_dup3 = 24, NR_fcntl = 25, NR_ioctl = 29, NR_faccessat = 48,
-  NR_chdir = 49, NR_openat = 56, NR_close = 57, NR_getdents64 = 61, NR_lseek = 62, NR_read = 63,
-  NR_write = 64, NR_readv = 65, NR_writev = 66, NR_pread64 = 67, NR_readlinkat = 78,
-  NR_newfstatat = 79, NR_fstat = 80, NR_exit = 93, NR_exit_group = 94, NR_set_tid_address = 96,
-  NR_futex = 98, NR_set_robust_list = 99, NR_nanosleep = 101, NR_clock_gettime = 113,
-  NR_clock_getres = 114, NR_clock_nanosleep = 115, NR_sched_yield = 124, NR_kill = 129,
-  NR_tkill = 130, NR_tgkill = 131, NR_sigaltstack = 132, NR_rt_sigaction = 134,
-  NR_rt_sigprocmask = 135, NR_uname = 160, NR_getrlimit = 163, NR_getpid = 172, NR_getppid = 173,
-  NR_getuid = 174, NR_geteuid = 175, NR_getgid = 176, NR_getegid = 177, NR_gettid = 178,
-  NR_brk = 214, NR_munmap = 215, NR_mremap = 216, NR_clone = 220, NR_execve = 221, NR_mmap = 222,
-  NR_mprotect = 226, NR_madvise = 233, NR_wait4 = 260, NR_prlimit64 = 261, NR_getrandom = 278,
-  NR_riscv_flush_icache = 259, NR_rseq = 293, NR_clone3 = 435,
+  NR_getcwd = 17,
+  NR_pipe2 = 59,
+  NR_dup = 23,
+  NR_dup3 = 24,
+  NR_fcntl = 25,
+  NR_ioctl = 29,
+  NR_faccessat = 48,
+  NR_chdir = 49,
+  NR_openat = 56,
+  NR_close = 57,
+  NR_getdents64 = 61,
+  NR_lseek = 62,
+  NR_read = 63,
+  NR_write = 64,
+  NR_readv = 65,
+  NR_writev = 66,
+  NR_pread64 = 67,
+  NR_readlinkat = 78,
+  NR_newfstatat = 79,
+  NR_fstat = 80,
+  NR_exit = 93,
+  NR_exit_group = 94,
+  NR_set_tid_address = 96,
+  NR_futex = 98,
+  NR_set_robust_list = 99,
+  NR_nanosleep = 101,
+  NR_clock_gettime = 113,
+  NR_clock_getres = 114,
+  NR_clock_nanosleep = 115,
+  NR_sched_yield = 124,
+  NR_kill = 129,
+  NR_tkill = 130,
+  NR_tgkill = 131,
+  NR_sigaltstack = 132,
+  NR_rt_sigaction = 134,
+  NR_rt_sigprocmask = 135,
+  NR_uname = 160,
+  NR_getrlimit = 163,
+  NR_getpid = 172,
+  NR_getppid = 173,
+  NR_getuid = 174,
+  NR_geteuid = 175,
+  NR_getgid = 176,
+  NR_getegid = 177,
+  NR_gettid = 178,
+  NR_brk = 214,
+  NR_munmap = 215,
+  NR_mremap = 216,
+  NR_clone = 220,
+  NR_execve = 221,
+  NR_mmap = 222,
+  NR_mprotect = 226,
+  NR_madvise = 233,
+  NR_wait4 = 260,
+  NR_prlimit64 = 261,
+  NR_getrandom = 278,
+  NR_riscv_flush_icache = 259,
+  NR_rseq = 293,
+  NR_clone3 = 435,
 };
 
 constexpr int64_t e(Errno x) { return -static_cast<int64_t>(x); }
@@ -194,8 +241,10 @@ int64_t sys_openat(int dirfd, uint64_t upath, uint32_t flags) {
   Errno err = Errno::kOk;
   if (strncmp_prefix(path, "/proc/")) {
     auto r = open_proc(path);
-    if (r.ok()) f = r.value();
-    else err = r.error();
+    if (r.ok())
+      f = r.value();
+    else
+      err = r.error();
   } else if (strcmp(path, "/dev/console") == 0 || strcmp(path, "/dev/tty") == 0) {
     f = file_new(FileKind::kConsole);
     if (!f) err = Errno::kENOMEM;
@@ -209,8 +258,10 @@ int64_t sys_openat(int dirfd, uint64_t upath, uint32_t flags) {
       err = Errno::kENOTDIR;
     } else {
       f = file_new(FileKind::kNode);
-      if (!f) err = Errno::kENOMEM;
-      else f->node = r.value();
+      if (!f)
+        err = Errno::kENOMEM;
+      else
+        f->node = r.value();
     }
   }
   kfree(path);
@@ -229,8 +280,10 @@ int64_t file_read(OpenFile* f, uint64_t ubuf, uint64_t len, uint64_t* pos) {
   switch (f->kind) {
     case FileKind::kConsole:
       return 0;  // the console has no input path for processes: end of file
-    case FileKind::kPipeRead: return pipe_read(f->pipe, ubuf, len);
-    case FileKind::kPipeWrite: return e(Errno::kEBADF);
+    case FileKind::kPipeRead:
+      return pipe_read(f->pipe, ubuf, len);
+    case FileKind::kPipeWrite:
+      return e(Errno::kEBADF);
     case FileKind::kSynthetic: {
       if (!f->text) {
         // Like procfs, the text is made during the first read, after the
@@ -321,8 +374,10 @@ int64_t sys_pread(int fd, uint64_t ubuf, uint64_t len, int64_t off) {
   if (!fr.ok()) return e(Errno::kEBADF);
   OpenFile* f = fr.value();
   int64_t r;
-  if (f->kind == FileKind::kConsole || f->pipe) r = e(Errno::kESPIPE);
-  else if (!arch::access_ok(ubuf, len)) r = e(Errno::kEFAULT);
+  if (f->kind == FileKind::kConsole || f->pipe)
+    r = e(Errno::kESPIPE);
+  else if (!arch::access_ok(ubuf, len))
+    r = e(Errno::kEFAULT);
   else {
     uint64_t pos = static_cast<uint64_t>(off);
     r = file_read(f, ubuf, len, &pos);
@@ -336,10 +391,14 @@ int64_t sys_write(int fd, uint64_t ubuf, uint64_t len) {
   if (!fr.ok()) return e(Errno::kEBADF);
   OpenFile* f = fr.value();
   int64_t r;
-  if (!arch::access_ok(ubuf, len)) r = e(Errno::kEFAULT);
-  else if (f->kind == FileKind::kConsole) r = console_write_user(ubuf, len);
-  else if (f->kind == FileKind::kPipeWrite) r = pipe_write(f->pipe, ubuf, len);
-  else r = e(Errno::kEBADF);  // everything else is read-only
+  if (!arch::access_ok(ubuf, len))
+    r = e(Errno::kEFAULT);
+  else if (f->kind == FileKind::kConsole)
+    r = console_write_user(ubuf, len);
+  else if (f->kind == FileKind::kPipeWrite)
+    r = pipe_write(f->pipe, ubuf, len);
+  else
+    r = e(Errno::kEBADF);  // everything else is read-only
   file_put(f);
   return r;
 }
@@ -373,9 +432,12 @@ int64_t sys_lseek(int fd, int64_t off, int whence) {
   } else {
     const int64_t size = f->kind == FileKind::kNode ? static_cast<int64_t>(f->node->data.size())
                                                     : static_cast<int64_t>(f->text_len);
-    int64_t base = whence == 0 ? 0 : whence == 1 ? static_cast<int64_t>(f->pos)
-                                     : whence == 2 ? size : -1;
-    if (base < 0 || (off < 0 && base + off < 0)) r = e(Errno::kEINVAL);
+    int64_t base = whence == 0   ? 0
+                   : whence == 1 ? static_cast<int64_t>(f->pos)
+                   : whence == 2 ? size
+                                 : -1;
+    if (base < 0 || (off < 0 && base + off < 0))
+      r = e(Errno::kEINVAL);
     else {
       f->pos = static_cast<uint64_t>(base + off);
       r = base + off;
@@ -415,8 +477,10 @@ int64_t sys_getdents64(int fd, uint64_t ubuf, uint64_t len) {
         return true;
       });
   int64_t ret;
-  if (fault) ret = e(Errno::kEFAULT);
-  else if (!r.ok()) ret = e(r.error());
+  if (fault)
+    ret = e(Errno::kEFAULT);
+  else if (!r.ok())
+    ret = e(r.error());
   else {
     // Nothing fitted although entries remain: the buffer is too small.
     const bool more = used == 0 && [&] {
@@ -525,13 +589,22 @@ int64_t sys_uname(uint64_t ubuf) {
 int64_t sys_clock_gettime(int clk, uint64_t uts) {
   uint64_t ns;
   switch (clk) {
-    case 0: case 1: case 4: case 5: case 6: case 7: ns = arch::uptime_ns(); break;
-    case 2: case 3: {
+    case 0:
+    case 1:
+    case 4:
+    case 5:
+    case 6:
+    case 7:
+      ns = arch::uptime_ns();
+      break;
+    case 2:
+    case 3: {
       const Task* t = cur();
       ns = (t->utime_ticks + t->stime_ticks) * (1000000000ull / kHz);
       break;
     }
-    default: return e(Errno::kEINVAL);
+    default:
+      return e(Errno::kEINVAL);
   }
   const int64_t ts[2] = {static_cast<int64_t>(ns / 1000000000ull),
                          static_cast<int64_t>(ns % 1000000000ull)};
@@ -557,7 +630,8 @@ int64_t sys_getrandom(uint64_t ubuf, uint64_t len, uint32_t flags) {
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
     z ^= z >> 31;
     const uint64_t n = len - done < 8 ? len - done : 8;
-    if (copy_to_user(ubuf + done, &z, n)) return done ? static_cast<int64_t>(done) : e(Errno::kEFAULT);
+    if (copy_to_user(ubuf + done, &z, n))
+      return done ? static_cast<int64_t>(done) : e(Errno::kEFAULT);
     done += n;
   }
   return static_cast<int64_t>(done);
@@ -610,10 +684,17 @@ int64_t sys_rt_sigprocmask(int how, uint64_t uset, uint64_t uold, uint64_t sigse
     if (copy_from_user(&s, uset, 8)) return e(Errno::kEFAULT);
     s &= ~((uint64_t{1} << (kSigKill - 1)) | (uint64_t{1} << (19 - 1)));
     switch (how) {
-      case 0: t->sigmask |= s; break;
-      case 1: t->sigmask &= ~s; break;
-      case 2: t->sigmask = s; break;
-      default: return e(Errno::kEINVAL);
+      case 0:
+        t->sigmask |= s;
+        break;
+      case 1:
+        t->sigmask &= ~s;
+        break;
+      case 2:
+        t->sigmask = s;
+        break;
+      default:
+        return e(Errno::kEINVAL);
     }
   }
   if (uold && copy_to_user(uold, &old, 8)) return e(Errno::kEFAULT);
@@ -627,7 +708,8 @@ int64_t sys_execve(uint64_t upath, uint64_t uargv, uint64_t uenvp) {
   char* path = pr.value();
   // One buffer: pointer arrays then strings.
   char* strings = static_cast<char*>(kmalloc(kMaxArgBytes, GFP_KERNEL));
-  auto** ptrs = static_cast<const char**>(kmalloc((kMaxArgStrings + 2) * sizeof(char*), GFP_KERNEL));
+  auto** ptrs =
+      static_cast<const char**>(kmalloc((kMaxArgStrings + 2) * sizeof(char*), GFP_KERNEL));
   int64_t ret = 0;
   size_t used = 0, np = 0;
   const char** argv = ptrs;
@@ -687,25 +769,36 @@ int64_t syscall_dispatch(arch::TrapFrame& tf) {
   Task* t = cur();
   MmStruct* mm = t->mm;
   switch (nr) {
-    case NR_read: return sys_read(static_cast<int>(a0), a1, a2);
-    case NR_write: return sys_write(static_cast<int>(a0), a1, a2);
-    case NR_readv: return sys_rwv(static_cast<int>(a0), a1, static_cast<int64_t>(a2), false);
-    case NR_writev: return sys_rwv(static_cast<int>(a0), a1, static_cast<int64_t>(a2), true);
-    case NR_pread64: return sys_pread(static_cast<int>(a0), a1, a2, static_cast<int64_t>(a3));
-    case NR_openat: return sys_openat(static_cast<int>(a0), a1, static_cast<uint32_t>(a2));
+    case NR_read:
+      return sys_read(static_cast<int>(a0), a1, a2);
+    case NR_write:
+      return sys_write(static_cast<int>(a0), a1, a2);
+    case NR_readv:
+      return sys_rwv(static_cast<int>(a0), a1, static_cast<int64_t>(a2), false);
+    case NR_writev:
+      return sys_rwv(static_cast<int>(a0), a1, static_cast<int64_t>(a2), true);
+    case NR_pread64:
+      return sys_pread(static_cast<int>(a0), a1, a2, static_cast<int64_t>(a3));
+    case NR_openat:
+      return sys_openat(static_cast<int>(a0), a1, static_cast<uint32_t>(a2));
     case NR_close: {
       auto r = fd_close(t->files, static_cast<int>(a0));
       return r.ok() ? 0 : e(r.error());
     }
-    case NR_lseek: return sys_lseek(static_cast<int>(a0), static_cast<int64_t>(a1), static_cast<int>(a2));
-    case NR_getdents64: return sys_getdents64(static_cast<int>(a0), a1, a2);
-    case NR_fstat: return sys_fstat(static_cast<int>(a0), a1);
+    case NR_lseek:
+      return sys_lseek(static_cast<int>(a0), static_cast<int64_t>(a1), static_cast<int>(a2));
+    case NR_getdents64:
+      return sys_getdents64(static_cast<int>(a0), a1, a2);
+    case NR_fstat:
+      return sys_fstat(static_cast<int>(a0), a1);
     case NR_newfstatat:
       return sys_newfstatat(static_cast<int>(a0), a1, a2, static_cast<uint32_t>(a3));
-    case NR_faccessat: return sys_faccessat(static_cast<int>(a0), a1, static_cast<int>(a2));
+    case NR_faccessat:
+      return sys_faccessat(static_cast<int>(a0), a1, static_cast<int>(a2));
     case NR_readlinkat:
       return sys_readlinkat(static_cast<int>(a0), a1, a2, static_cast<int64_t>(a3));
-    case NR_ioctl: return sys_ioctl(static_cast<int>(a0), a1, a2);
+    case NR_ioctl:
+      return sys_ioctl(static_cast<int>(a0), a1, a2);
     case NR_pipe2: {
       if (a1 & ~uint64_t{O_CLOEXEC | 04000 /* O_NONBLOCK */}) return e(Errno::kEINVAL);
       OpenFile *rd, *wr;
@@ -774,7 +867,8 @@ int64_t syscall_dispatch(arch::TrapFrame& tf) {
       return copy_to_user(a0, "/", 2) ? e(Errno::kEFAULT) : static_cast<int64_t>(2);
     }
     case NR_exit:
-    case NR_exit_group: do_exit(wait_status_exited(static_cast<int>(a0)));
+    case NR_exit_group:
+      do_exit(wait_status_exited(static_cast<int>(a0)));
     case NR_set_tid_address:
       t->clear_child_tid = a0;
       return t->pid;
@@ -782,26 +876,41 @@ int64_t syscall_dispatch(arch::TrapFrame& tf) {
       if (a1 != 24) return e(Errno::kEINVAL);  // sizeof(struct robust_list_head)
       t->robust_list = a0;
       return 0;
-    case NR_rseq: return e(Errno::kENOSYS);  // glibc runs without rseq
-    case NR_uname: return sys_uname(a0);
-    case NR_getrandom: return sys_getrandom(a0, a1, static_cast<uint32_t>(a2));
+    case NR_rseq:
+      return e(Errno::kENOSYS);  // glibc runs without rseq
+    case NR_uname:
+      return sys_uname(a0);
+    case NR_getrandom:
+      return sys_getrandom(a0, a1, static_cast<uint32_t>(a2));
     case NR_prlimit64:
       return sys_prlimit64(static_cast<int>(a0), static_cast<unsigned>(a1), a2, a3);
-    case NR_getrlimit: return sys_prlimit64(0, static_cast<unsigned>(a0), 0, a1);
-    case NR_getuid: case NR_geteuid: case NR_getgid: case NR_getegid: return 0;
-    case NR_getpid: case NR_gettid: return t->pid;
-    case NR_getppid: return t->parent ? t->parent->pid : 0;
-    case NR_clock_gettime: return sys_clock_gettime(static_cast<int>(a0), a1);
+    case NR_getrlimit:
+      return sys_prlimit64(0, static_cast<unsigned>(a0), 0, a1);
+    case NR_getuid:
+    case NR_geteuid:
+    case NR_getgid:
+    case NR_getegid:
+      return 0;
+    case NR_getpid:
+    case NR_gettid:
+      return t->pid;
+    case NR_getppid:
+      return t->parent ? t->parent->pid : 0;
+    case NR_clock_gettime:
+      return sys_clock_gettime(static_cast<int>(a0), a1);
     case NR_clock_getres: {
       if (a0 > 7) return e(Errno::kEINVAL);
       const int64_t res[2] = {0, 1};
       return a1 && copy_to_user(a1, res, sizeof res) ? e(Errno::kEFAULT) : 0;
     }
-    case NR_nanosleep: return sys_nanosleep(a0);
+    case NR_nanosleep:
+      return sys_nanosleep(a0);
     case NR_clock_nanosleep:
       if (a1 != 0) return e(Errno::kEINVAL);  // relative sleeps only
       return sys_nanosleep(a2);
-    case NR_sched_yield: sched_yield(); return 0;
+    case NR_sched_yield:
+      sched_yield();
+      return 0;
     case NR_kill: {
       auto r = do_kill(static_cast<int>(a0), static_cast<int>(a1));
       return r.ok() ? 0 : e(r.error());
@@ -817,23 +926,33 @@ int64_t syscall_dispatch(arch::TrapFrame& tf) {
       if (t->sigactions[sig - 1].handler == 1) return 0;
       do_exit(wait_status_signaled(sig));
     }
-    case NR_rt_sigaction: return sys_rt_sigaction(static_cast<int>(a0), a1, a2, a3);
-    case NR_rt_sigprocmask: return sys_rt_sigprocmask(static_cast<int>(a0), a1, a2, a3);
-    case NR_sigaltstack: return 0;
-    case NR_brk: return sys_brk(mm, a0);
+    case NR_rt_sigaction:
+      return sys_rt_sigaction(static_cast<int>(a0), a1, a2, a3);
+    case NR_rt_sigprocmask:
+      return sys_rt_sigprocmask(static_cast<int>(a0), a1, a2, a3);
+    case NR_sigaltstack:
+      return 0;
+    case NR_brk:
+      return sys_brk(mm, a0);
     case NR_mmap:
       return sys_mmap(mm, t->files, a0, a1, a2, a3, static_cast<int>(a4), a5);
-    case NR_munmap: return sys_munmap(mm, a0, a1);
-    case NR_mprotect: return sys_mprotect(mm, a0, a1, a2);
-    case NR_madvise: return sys_madvise(mm, a0, a1, static_cast<int>(a2));
-    case NR_mremap: return sys_mremap(mm, a0, a1, a2, a3, a4);
+    case NR_munmap:
+      return sys_munmap(mm, a0, a1);
+    case NR_mprotect:
+      return sys_mprotect(mm, a0, a1, a2);
+    case NR_madvise:
+      return sys_madvise(mm, a0, a1, static_cast<int>(a2));
+    case NR_mremap:
+      return sys_mremap(mm, a0, a1, a2, a3, a4);
     case NR_clone: {
       auto r = do_fork(a0, a1, a4);
       if (r.ok() && (a0 & 0x00100000) && a2) (void)arch::put_user<int32_t>(r.value(), a2);
       return r.ok() ? r.value() : e(r.error());
     }
-    case NR_clone3: return e(Errno::kENOSYS);  // glibc falls back to clone
-    case NR_execve: return sys_execve(a0, a1, a2);
+    case NR_clone3:
+      return e(Errno::kENOSYS);  // glibc falls back to clone
+    case NR_execve:
+      return sys_execve(a0, a1, a2);
     case NR_wait4: {
       if (a3) {
         // struct rusage: zeroed (no resource accounting per child).
@@ -847,14 +966,16 @@ int64_t syscall_dispatch(arch::TrapFrame& tf) {
         return e(Errno::kEFAULT);
       return r.value();
     }
-    case NR_futex: return e(Errno::kENOSYS);
+    case NR_futex:
+      return e(Errno::kENOSYS);
     case NR_riscv_flush_icache:
       // Linux arch/riscv: flags 0 (all threads) or SYS_RISCV_FLUSH_ICACHE_LOCAL.
       // One thread per process and no migration: this hart is enough.
       if (a2 & ~uint64_t{1}) return e(Errno::kEINVAL);
       arch::flush_icache_local();
       return 0;
-    default: return unknown(nr);
+    default:
+      return unknown(nr);
   }
 }
 

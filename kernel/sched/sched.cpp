@@ -238,8 +238,8 @@ void sched_start_task(Task* t) {
   for (unsigned c = 0; c < arch::nr_cpus() && c < kMaxCpus; ++c) {
     if ((c != arch::this_cpu() && !arch::cpu_online(c)) || !rq_of(c).idle) continue;
     // Load: queued tasks plus the one running (the caller, on its CPU).
-    const unsigned n = rq_of(c).nr_running.load() +
-                       ((c == arch::this_cpu() || rq_of(c).busy.load()) ? 1 : 0);
+    const unsigned n =
+        rq_of(c).nr_running.load() + ((c == arch::this_cpu() || rq_of(c).busy.load()) ? 1 : 0);
     if (n < best_n) {
       best = c;
       best_n = n;
@@ -345,8 +345,10 @@ void sched_tick() {
     }
   }
   RunQueue& rq = this_rq();
-  if (arch::interrupted_user_mode()) ++t->utime_ticks;
-  else ++t->stime_ticks;
+  if (arch::interrupted_user_mode())
+    ++t->utime_ticks;
+  else
+    ++t->stime_ticks;
   if (--t->time_slice <= 0 && rq.nr_running.load(std::memory_order_relaxed) > 0)
     rq.need_resched.store(true, std::memory_order_relaxed);
   if (t->is_idle && rq.nr_running.load(std::memory_order_relaxed) > 0)

@@ -53,18 +53,18 @@ struct Task {
   bool is_idle = false;
   unsigned cpu = 0;
   ListNode run_node;
-  ListNode wait_node;               // on a WaitQueue while sleeping
-  uint64_t irq_depth = 0;           // CpuBlock::irq_depth while switched out
+  ListNode wait_node;      // on a WaitQueue while sleeping
+  uint64_t irq_depth = 0;  // CpuBlock::irq_depth while switched out
   int time_slice = 0;
-  uint64_t wake_at_ns = 0;          // nanosleep deadline (0: none)
-  ListNode sleep_node;              // on the global timed-sleep list
+  uint64_t wake_at_ns = 0;  // nanosleep deadline (0: none)
+  ListNode sleep_node;      // on the global timed-sleep list
 
   // Process part.
   int pid = 0;
   Task* parent = nullptr;
   ListHead children;
   ListNode sibling;
-  ListNode all_node;                // on the global task list (ps)
+  ListNode all_node;  // on the global task list (ps)
   char comm[kTaskCommLen] = {};
   MmStruct* mm = nullptr;
   FileTable* files = nullptr;

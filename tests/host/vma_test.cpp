@@ -94,7 +94,10 @@ struct PageInfo {
 
 class VmaModelTest : public ::testing::Test {
  protected:
-  void SetUp() override { g_live_vmas = 0; g_fail_alloc = false; }
+  void SetUp() override {
+    g_live_vmas = 0;
+    g_fail_alloc = false;
+  }
   void TearDown() override { EXPECT_EQ(g_live_vmas, 0) << "VMAs leaked"; }
 
   // Compares the tree with the model and checks the tree's invariants.
@@ -214,7 +217,8 @@ TEST_F(VmaModelTest, MunmapMiddleSplitsAndLimitIsEnforced) {
   EXPECT_EQ(t.unmap(0x180000, 0x190000, nop).error(), Errno::kENOMEM);
   EXPECT_EQ(t.map(0x300000, 0x301000, VmaProto{k::VM_READ, {}, 0}).error(), Errno::kENOMEM);
   EXPECT_EQ(t.protect(0x180000, 0x190000, k::VM_READ,
-                      [](uint64_t, uint64_t, const Vma&, k::vm_flags_t) {}).error(),
+                      [](uint64_t, uint64_t, const Vma&, k::vm_flags_t) {})
+                .error(),
             Errno::kENOMEM);
   EXPECT_EQ(t.map_count(), 3u);
   EXPECT_EQ(t.check(), nullptr);
@@ -258,7 +262,10 @@ TEST_F(VmaModelTest, RandomGetUnmappedAreaFindsTheHighestFit) {
     for (uint64_t s = kSpace - len; s >= 1; --s) {
       bool free = true;
       for (uint64_t p = s; p < s + len && free; ++p) free = !used.count(p);
-      if (free) { expect = s; break; }
+      if (free) {
+        expect = s;
+        break;
+      }
     }
     if (!expect) {
       ASSERT_EQ(r.error(), Errno::kENOMEM);
@@ -270,7 +277,8 @@ TEST_F(VmaModelTest, RandomGetUnmappedAreaFindsTheHighestFit) {
     }
     if (rng() % 2 && !used.empty()) {
       const uint64_t p = 1 + rng() % (kSpace - 1);
-      ASSERT_TRUE(t.unmap(p * kPageSize, (p + 1) * kPageSize, [](uint64_t, uint64_t, const Vma&) {}).ok());
+      ASSERT_TRUE(
+          t.unmap(p * kPageSize, (p + 1) * kPageSize, [](uint64_t, uint64_t, const Vma&) {}).ok());
       used.erase(p);
     }
     ASSERT_EQ(t.check(), nullptr);

@@ -85,14 +85,18 @@ trap_entry:
   sd    t0, TF_REG(2)(sp)
   csrr  t0, sscratch
   sd    t0, TF_REG(4)(sp)
-  /* In the kernel now: sscratch = 0; SUM off (no user access by accident). */
+  /*
+   * In the kernel now: sscratch = 0; SUM off (no user access by accident).
+   * sstatus is saved first, so an interrupt inside a uaccess window returns
+   * with SUM as it was.
+   */
   csrw  sscratch, zero
-  li    t0, (1 << 18)
-  csrc  sstatus, t0
   csrr  t0, sepc
   sd    t0, TF_SEPC(sp)
   csrr  t0, sstatus
   sd    t0, TF_SSTATUS(sp)
+  li    t0, (1 << 18)
+  csrc  sstatus, t0
   csrr  t0, scause
   sd    t0, TF_SCAUSE(sp)
   csrr  t0, stval

@@ -10,12 +10,14 @@ namespace {
 
 std::atomic<ExceptionHandler> g_page_fault_handler{nullptr};
 std::atomic<ExceptionHandler> g_syscall_handler{nullptr};
+std::atomic<ExceptionHandler> g_user_exception_handler{nullptr};
 std::atomic<ExternalIrqHandler> g_external_irq_handler{nullptr};
 
 }  // namespace
 
 void set_page_fault_handler(ExceptionHandler h) { g_page_fault_handler.store(h); }
 void set_syscall_handler(ExceptionHandler h) { g_syscall_handler.store(h); }
+void set_user_exception_handler(ExceptionHandler h) { g_user_exception_handler.store(h); }
 void set_external_irq_handler(ExternalIrqHandler h) { g_external_irq_handler.store(h); }
 
 bool handle_exception(TrapFrame& tf) {
@@ -29,6 +31,7 @@ bool handle_exception(TrapFrame& tf) {
       if (auto h = g_syscall_handler.load()) return h(tf);
       return false;
     default:
+      if (auto h = g_user_exception_handler.load(); h && tf.from_user()) return h(tf);
       return false;
   }
 }

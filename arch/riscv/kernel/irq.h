@@ -14,6 +14,9 @@ void external_interrupt();  // irqchip (PLIC) when present; spurious otherwise
 using ExceptionHandler = bool (*)(TrapFrame&);
 void set_page_fault_handler(ExceptionHandler h);
 void set_syscall_handler(ExceptionHandler h);
+// Any other exception taken in U-mode (illegal instruction, misaligned or
+// access fault, breakpoint): the process layer turns it into a signal.
+void set_user_exception_handler(ExceptionHandler h);
 bool handle_exception(TrapFrame& tf);
 
 // Registered by the interrupt controller driver.

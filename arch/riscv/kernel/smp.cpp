@@ -246,8 +246,10 @@ unsigned smp_call_all_concurrently(void (*fn)(void*), void* arg) {
     CallSlot& slot = per_cpu(g_call_slot, cpu);
     while (slot.done.load(std::memory_order_acquire) == slot.posted_gen && read_time() < deadline)
       cpu_relax();
-    if (slot.done.load(std::memory_order_acquire) != slot.posted_gen) ++ran;
-    else pr_err("smp: CPU %u did not finish a concurrent call\n", cpu);
+    if (slot.done.load(std::memory_order_acquire) != slot.posted_gen)
+      ++ran;
+    else
+      pr_err("smp: CPU %u did not finish a concurrent call\n", cpu);
   }
   g_call_lock.store(0, std::memory_order_release);
   return ran;

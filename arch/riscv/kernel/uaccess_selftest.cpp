@@ -64,9 +64,11 @@ SELFTEST(uaccess, copies_strings_and_values_round_trip) {
   MmStruct* mm = mm_alloc();
   KASSERT(mm != nullptr);
   KASSERT(mm_map(mm, kBase, kBase + 2 * kPageSize,
-                 VmaProto{VM_READ | VM_WRITE | VM_MAYREAD | VM_MAYWRITE, {}, 0}).ok());
+                 VmaProto{VM_READ | VM_WRITE | VM_MAYREAD | VM_MAYWRITE, {}, 0})
+              .ok());
   KASSERT(mm_map(mm, kBase + 2 * kPageSize, kBase + 3 * kPageSize,
-                 VmaProto{VM_READ | VM_MAYREAD, {}, 0}).ok());
+                 VmaProto{VM_READ | VM_MAYREAD, {}, 0})
+              .ok());
   with_mm(mm, [&] {
     // Across the page boundary, unaligned.
     char msg[] = "hello, user space";

@@ -104,8 +104,10 @@ void walk(uint64_t* t, unsigned level, uint64_t va, uint64_t last,
     uint64_t* slot = &t[pte::index(va, level)];
     const uint64_t e = pt_detail::get_entry(slot);
     if (pte::is_valid(e)) {
-      if (pte::is_leaf(e)) fn(va & ~(size - 1), slot, ctx);
-      else if (level > 0) walk(table_at(pte::phys(e)), level - 1, va, cl, fn, ctx);
+      if (pte::is_leaf(e))
+        fn(va & ~(size - 1), slot, ctx);
+      else if (level > 0)
+        walk(table_at(pte::phys(e)), level - 1, va, cl, fn, ctx);
     }
     if (cl == last) return;
     va = cl + 1;
@@ -125,13 +127,17 @@ void flush_range(const UserPgd* pgd, uint64_t start, uint64_t size) {
     // Remote harts never ran this address space: a local fence suffices
     // (and avoids an SBI RFENCE round trip to every hart).
     const unsigned long f = irq_save();
-    if (pgd->asid) local_flush_tlb_range_asid(start, size, pgd->asid);
-    else local_flush_tlb_all();
+    if (pgd->asid)
+      local_flush_tlb_range_asid(start, size, pgd->asid);
+    else
+      local_flush_tlb_all();
     irq_restore(f);
     return;
   }
-  if (pgd->asid) flush_tlb_range_asid(start, size, pgd->asid);
-  else flush_tlb_all();
+  if (pgd->asid)
+    flush_tlb_range_asid(start, size, pgd->asid);
+  else
+    flush_tlb_all();
 }
 
 }  // namespace
@@ -204,8 +210,8 @@ uint64_t* user_pte_slot(UserPgd* pgd, uint64_t va, bool alloc) {
   return &t[pte::index(va, 0)];
 }
 
-void user_walk(UserPgd* pgd, uint64_t start, uint64_t end,
-               void (*fn)(uint64_t, uint64_t*, void*), void* ctx) {
+void user_walk(UserPgd* pgd, uint64_t start, uint64_t end, void (*fn)(uint64_t, uint64_t*, void*),
+               void* ctx) {
   if (start >= end || end > user_task_size()) return;
   walk(table_at(pgd->root), top_level(), start, end - 1, fn, ctx);
 }
