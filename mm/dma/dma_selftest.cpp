@@ -93,22 +93,30 @@ SELFTEST(dma, coherent_alloc_is_zeroed_reachable_and_returned) {
 SELFTEST(dma, map_single_direct_uses_the_bus_offset) {
   Device dev;
   device_init_fake(dev, "dma-offset", true);
-  // CPU [ram, ram+1 GiB) appears at bus 0x4000_0000 (an offset window).
+  // CPU [ram, 4 GiB) appears at bus 0x4000_0000 (an offset window). It
+  // covers ZONE_DMA32, where the bounce pool lives, so a buffer above the
+  // window bounces instead of failing.
   const uint64_t ram = arch::g_layout.phys_ram_base;
-  dev.dma.windows[0] = fdt::DmaWindow{ram, 0x40000000, uint64_t{1} << 30};
-  dev.dma.bus_limit = 0x40000000 + (uint64_t{1} << 30) - 1;
+  const uint64_t span = (uint64_t{1} << 32) - ram;
+  dev.dma.windows[0] = fdt::DmaWindow{ram, 0x40000000, span};
+  dev.dma.bus_limit = 0x40000000 + span - 1;
   dev.dma.restricted = true;
   void* buf = test_alloc(512);
   KASSERT(buf);
   const uint64_t pa = arch::virt_to_phys(buf).value();
   const uint64_t bounces = dma_stats().bounces.load();
   DmaAddr a = dma_map_single(&dev, buf, 512, DMA_TO_DEVICE);
-  KASSERT(!dma_mapping_error(&dev, a));
-  if (pa - ram < (uint64_t{1} << 30)) {
-    KEXPECT_EQ(a.value(), pa - ram + 0x40000000);
-    KEXPECT_EQ(dma_stats().bounces.load(), bounces);
+  KEXPECT(!dma_mapping_error(&dev, a));
+  if (!dma_mapping_error(&dev, a)) {
+    KEXPECT(a.value() >= 0x40000000 && a.value() + 512 - 1 <= dev.dma.bus_limit);
+    if (pa - ram < span) {
+      KEXPECT_EQ(a.value(), pa - ram + 0x40000000);
+      KEXPECT_EQ(dma_stats().bounces.load(), bounces);
+    } else {
+      KEXPECT_EQ(dma_stats().bounces.load(), bounces + 1);
+    }
+    dma_unmap_single(&dev, a, 512, DMA_TO_DEVICE);
   }
-  dma_unmap_single(&dev, a, 512, DMA_TO_DEVICE);
   // A mask below the window cannot be set.
   KEXPECT(!dma_set_mask(&dev, dma_bit_mask(24)));
   test_free(buf);
