@@ -121,6 +121,7 @@ extern "C" [[noreturn]] void kernel_main(uint64_t hartid, uint64_t dtb_pa) {
   irq_smp_init();  // external interrupts on every hart now online
   // Processes: scheduler, ASIDs, syscall/page-fault handlers (issue 6).
   if (!proc_init()) pr_err("proc: scheduler unavailable; no user programs\n");
+  free_init_sections();
 
   if (cmdline_has(g_params.cmdline, "oops_test")) oops_test_trigger();
 

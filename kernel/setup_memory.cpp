@@ -2,6 +2,7 @@
 
 #include <arch/cpu.h>
 #include <arch/memory.h>
+#include <arch/pgtable.h>
 
 #include "arch/riscv/boot/early.h"
 #include "arch/riscv/kernel/smp.h"
@@ -55,6 +56,17 @@ __init void setup_page_allocator() {
   if (!mm_init_page_alloc(g_bootmem, sizes, debug)) panic("memory: page allocator setup failed");
   for (unsigned cpu = 0; cpu < arch::nr_cpus(); ++cpu)
     numa_set_cpu_node(cpu, arch::cpu_info(cpu).node);
+}
+
+void free_init_sections() {
+  const uint64_t begin = reinterpret_cast<uint64_t>(__init_begin);
+  const uint64_t size = span(__init_begin, __init_end);
+  if (size == 0) return;
+  // Unmap the image alias first (and flush every hart), so freed pages
+  // never stay executable through the kernel image mapping (W^X).
+  arch::unmap_kernel_range(VirtAddr(begin), size);
+  // free_reserved_area() prints Linux's "Freeing unused kernel image" line.
+  free_initmem(PhysRange{arch::virt_to_phys(__init_begin), size});
 }
 
 }  // namespace k

@@ -10,5 +10,8 @@ namespace k {
 void setup_memory(const fdt::Fdt& fdt);
 // Hands memblock's free memory to the buddy allocator.
 void setup_page_allocator();
+// After boot: unmaps .init.text/.init.data from the image and gives their
+// pages to the page allocator. No __init code may run afterwards.
+void free_init_sections();
 
 }  // namespace k

@@ -133,3 +133,13 @@ SELFTEST(timer, uptime_is_monotonic) {
     last = now;
   }
 }
+
+extern "C" char __init_begin[], __init_end[];
+
+SELFTEST(paging, init_sections_are_unmapped_after_boot) {
+  const uint64_t begin = reinterpret_cast<uint64_t>(__init_begin);
+  const uint64_t end = reinterpret_cast<uint64_t>(__init_end);
+  if (end == begin) return t.skip("no init sections");
+  KEXPECT(arch::probe_read(reinterpret_cast<const void*>(begin)));
+  KEXPECT(arch::probe_read(reinterpret_cast<const void*>(end - 1)));
+}
