@@ -11,22 +11,8 @@ include(GoogleTest)
 add_executable(board_tests
   ${CMAKE_CURRENT_LIST_DIR}/board_dt_test.cpp
   ${REPO_ROOT}/board/board.cpp
-  ${REPO_ROOT}/lib/fdt.cpp
-  ${REPO_ROOT}/lib/fdt_boot.cpp
-  ${REPO_ROOT}/lib/cmdline.cpp
-  # The physical memory core, as in mm.cmake (listed here because the
-  # .cmake files are included in name order).
-  ${REPO_ROOT}/mm/boot_mem.cpp
-  ${REPO_ROOT}/mm/dt_memory.cpp
-  ${REPO_ROOT}/mm/memblock.cpp
-  ${REPO_ROOT}/mm/mm_dump.cpp
-  ${REPO_ROOT}/mm/mm_init.cpp
-  ${REPO_ROOT}/mm/numa.cpp
-  ${REPO_ROOT}/mm/page_alloc.cpp
-  ${REPO_ROOT}/mm/page_map.cpp
-  ${REPO_ROOT}/mm/pcp.cpp
-  ${REPO_ROOT}/mm/watermark.cpp
-  ${REPO_ROOT}/mm/zone.cpp)
+  ${HOST_FDT_SOURCES}
+  ${HOST_MM_CORE_SOURCES})
 target_include_directories(board_tests PRIVATE ${HOST_INCLUDES})
 target_compile_features(board_tests PRIVATE cxx_std_20)
 target_compile_options(board_tests PRIVATE ${HOST_SAN_FLAGS} -Wall -Wextra -Werror)

@@ -5,26 +5,10 @@
 find_package(GTest REQUIRED)
 include(GoogleTest)
 
-# The physical memory core, listed explicitly: other mm/ files (slab,
-# vmalloc, ...) have their own host executables or are kernel-only.
-set(MM_CORE_SOURCES
-  ${REPO_ROOT}/mm/boot_mem.cpp
-  ${REPO_ROOT}/mm/dt_memory.cpp
-  ${REPO_ROOT}/mm/memblock.cpp
-  ${REPO_ROOT}/mm/mm_dump.cpp
-  ${REPO_ROOT}/mm/mm_init.cpp
-  ${REPO_ROOT}/mm/numa.cpp
-  ${REPO_ROOT}/mm/page_alloc.cpp
-  ${REPO_ROOT}/mm/page_map.cpp
-  ${REPO_ROOT}/mm/pcp.cpp
-  ${REPO_ROOT}/mm/watermark.cpp
-  ${REPO_ROOT}/mm/zone.cpp)
 file(GLOB MM_TEST_SOURCES CONFIGURE_DEPENDS ${CMAKE_CURRENT_LIST_DIR}/mm_*_test.cpp)
 
-add_executable(mm_tests ${MM_TEST_SOURCES} ${MM_CORE_SOURCES}
-  ${REPO_ROOT}/lib/fdt.cpp
-  ${REPO_ROOT}/lib/fdt_boot.cpp
-  ${REPO_ROOT}/lib/cmdline.cpp)
+add_executable(mm_tests ${MM_TEST_SOURCES} ${HOST_MM_CORE_SOURCES}
+  ${HOST_FDT_SOURCES})
 target_include_directories(mm_tests PRIVATE ${HOST_INCLUDES})
 target_compile_features(mm_tests PRIVATE cxx_std_20)
 target_compile_options(mm_tests PRIVATE ${HOST_SAN_FLAGS} -Wall -Wextra -Werror)

@@ -6,14 +6,10 @@ find_package(GTest REQUIRED)
 find_package(Threads REQUIRED)
 include(GoogleTest)
 
-file(GLOB SLAB_CORE_SOURCES CONFIGURE_DEPENDS ${REPO_ROOT}/mm/*.cpp)
-list(FILTER SLAB_CORE_SOURCES EXCLUDE REGEX ".*_selftest\\.cpp$")
 file(GLOB SLAB_TEST_SOURCES CONFIGURE_DEPENDS ${CMAKE_CURRENT_LIST_DIR}/slab_*_test.cpp)
 
-add_executable(slab_tests ${SLAB_TEST_SOURCES} ${SLAB_CORE_SOURCES}
-  ${REPO_ROOT}/lib/fdt.cpp
-  ${REPO_ROOT}/lib/fdt_boot.cpp
-  ${REPO_ROOT}/lib/cmdline.cpp)
+add_executable(slab_tests ${SLAB_TEST_SOURCES} ${HOST_SLAB_SOURCES} ${HOST_MM_CORE_SOURCES}
+  ${HOST_FDT_SOURCES})
 target_include_directories(slab_tests PRIVATE ${HOST_INCLUDES})
 target_compile_features(slab_tests PRIVATE cxx_std_20)
 target_compile_options(slab_tests PRIVATE ${HOST_SAN_FLAGS} -Wall -Wextra -Werror)
