@@ -188,18 +188,42 @@ SELFTEST(vmalloc, bench_vmalloc_16k_vfree) {
 namespace {
 
 // The console UART from /chosen stdout-path, else QEMU's test device.
-k::PhysAddr mmio_target(const char** what) {
+// A device register that reads the same twice, and how wide an access the
+// device takes: the 16550 LSR (offset 5 << reg-shift, reg-io-width bytes)
+// or the SiFive UART's txctrl (offset 8; the SiFive UART only takes 32-bit
+// accesses, FU540 manual 13.4).
+struct MmioReg {
+  unsigned offset = 5;
+  unsigned width = 1;
+};
+
+k::PhysAddr mmio_target(const char** what, MmioReg* reg = nullptr) {
+  MmioReg r;
   auto fdt = k::fdt::Fdt::parse(k::boot_dtb(), k::boot_dtb_size());
   if (fdt) {
     if (auto n = k::fdt::stdout_node(*fdt)) {
-      if (auto r = fdt->reg_translated(*n, 0)) {
+      if (auto rg = fdt->reg_translated(*n, 0)) {
         *what = "stdout UART";
-        return k::PhysAddr(r->addr);
+        if (k::fdt::Fdt::is_compatible(*n, "sifive,uart0")) {
+          r = {8, 4};
+        } else {
+          const unsigned shift = n->prop("reg-shift") ? n->prop("reg-shift")->u32().value_or(0) : 0;
+          const unsigned width =
+              n->prop("reg-io-width") ? n->prop("reg-io-width")->u32().value_or(1) : 1;
+          r = {5u << shift, width == 4 ? 4u : 1u};
+        }
+        if (reg) *reg = r;
+        return k::PhysAddr(rg->addr);
       }
     }
   }
   *what = "sifive,test0";
+  if (reg) *reg = {0, 4};
   return k::PhysAddr(0x100000);
+}
+
+uint32_t read_reg(const volatile uint8_t* p, unsigned width) {
+  return width == 4 ? arch::readl(p) : arch::readb(p);
 }
 
 }  // namespace
@@ -207,23 +231,25 @@ k::PhysAddr mmio_target(const char** what) {
 SELFTEST(ioremap, two_mappings_of_the_uart_read_the_same_register) {
   if (!ready(t)) return;
   const char* what = "";
-  const k::PhysAddr pa = mmio_target(&what);
+  MmioReg reg;
+  const k::PhysAddr pa = mmio_target(&what, &reg);
   const uint64_t areas = k::nr_vmap_areas();
-  // Unaligned base and size: offset 5 (ns16550 LSR) of the device.
-  auto* a = static_cast<volatile uint8_t*>(k::ioremap(pa + 5, 1));
+  // A base that is not page-aligned and a size below a page.
+  auto* a = static_cast<volatile uint8_t*>(k::ioremap(pa + reg.offset, reg.width));
   auto* b = static_cast<volatile uint8_t*>(k::ioremap(pa, 0x100));
   KASSERT(a != nullptr && b != nullptr);
-  KEXPECT(a != b + 5);
-  KEXPECT_EQ(reinterpret_cast<uint64_t>(a) & 0xfff, (pa.value() + 5) & 0xfff);
-  const uint8_t va = arch::readb(a);
-  const uint8_t vb = arch::readb(b + 5);
+  KEXPECT(a != b + reg.offset);
+  KEXPECT_EQ(reinterpret_cast<uint64_t>(a) & 0xfff, (pa.value() + reg.offset) & 0xfff);
+  const uint32_t va = read_reg(a, reg.width);
+  const uint32_t vb = read_reg(b + reg.offset, reg.width);
   KEXPECT_EQ(va, vb);
   // The page table says IO (Svpbmt) or plain, as io_pte_flags() does.
   auto l = arch::lookup_kernel_address(k::VirtAddr(reinterpret_cast<uint64_t>(a)));
-  KEXPECT(l.has_value() && l->pa == pa + 5);
+  KEXPECT(l.has_value() && l->pa == pa + reg.offset);
   if (l) KEXPECT_EQ(l->pte & arch::pte::kPbmtMask, arch::pgprot_io() & arch::pte::kPbmtMask);
-  t.diag("%s at 0x%llx: LSR 0x%02x through both mappings%s", what, (unsigned long long)pa.value(),
-         va, (arch::pgprot_io() & arch::pte::kPbmtMask) ? ", Svpbmt IO" : "");
+  t.diag("%s at 0x%llx: register +0x%x reads 0x%x through both mappings%s", what,
+         (unsigned long long)pa.value(), reg.offset, va,
+         (arch::pgprot_io() & arch::pte::kPbmtMask) ? ", Svpbmt IO" : "");
   KEXPECT(arch::probe_read(b + 4096));  // guard page after the 1-page area
   k::iounmap(a);
   k::iounmap(b + 0x10);  // any address in the first page

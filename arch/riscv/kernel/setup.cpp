@@ -157,11 +157,18 @@ void set_power_off_handler(PowerOffHandler h) { g_power_off = h; }
 
 void power_off(bool failure) {
   if (g_power_off) g_power_off(failure);
-  // SBI SRST (spec 10.1): shutdown, reason 1 = system failure.
+  if (!sbi::probe(sbi::kSrst)) {
+    // SBI v0.1 firmware: the legacy call is all there is.
+    sbi::call(sbi::kLegacyShutdown, 0);
+    halt_this_hart();
+  }
+  // SBI SRST (spec 10.1): shutdown, reason 1 = system failure. It returns
+  // "not supported" when the platform has no shutdown device. (The legacy
+  // shutdown call must not be tried then: OpenSBI 1.1 halts every hart
+  // and never returns from it.)
   const long err = sbi::system_reset(0, failure ? 1 : 0);
-  sbi::call(sbi::kLegacyShutdown, 0);
-  // Firmware without a shutdown device (OpenSBI 1.1 on QEMU sifive_u has
-  // only gpio-restart): reset instead, which ends a `-no-reboot` QEMU run.
+  // No shutdown device (OpenSBI 1.1 on QEMU sifive_u has only
+  // gpio-restart): reset instead, which ends a `-no-reboot` QEMU run.
   pr_warn("power off: no shutdown device (SBI SRST: %s); resetting instead\n",
           sbi::error_name(err));
   sbi::system_reset(1, failure ? 1 : 0);
