@@ -20,24 +20,8 @@
 #include "mm/dma/swiotlb.h"
 #include "mm/kmalloc.h"
 #include "mm/page_alloc.h"
+#include "mm/dma/dma_test_buffers.h"
 #include "mm/page_map.h"
-
-// Test buffers come straight from the page allocator: slab caches keep
-// empty slabs, which the suite's free-page counter would see as a leak.
-inline unsigned test_order(size_t size) {
-  unsigned o = 0;
-  while ((k::kPageSize << o) < size) ++o;
-  return o;
-}
-inline void* test_alloc(size_t size) {
-  return k::__get_free_pages(k::GFP_KERNEL, test_order(size));
-}
-inline void* test_zalloc(size_t size) {
-  return k::__get_free_pages(k::GFP_KERNEL | k::__GFP_ZERO, test_order(size));
-}
-inline void test_free(void* p) {
-  if (p) k::free_pages(p, k::virt_to_page(p)->order);
-}
 
 namespace {
 
@@ -87,14 +71,14 @@ BlockDevice* test_disk(DiskHeader* hdr, const char** why) {
     *why = "no virtio disk";
     return nullptr;
   }
-  auto* sec = static_cast<uint8_t*>(test_alloc(kSectorSize));
+  auto* sec = static_cast<uint8_t*>(dma_test::alloc(kSectorSize));
   if (!sec || !blkdev_read(d, 0, sec, 1)) {
-    test_free(sec);
+    dma_test::free(sec);
     *why = "cannot read sector 0";
     return nullptr;
   }
   memcpy(hdr, sec, sizeof(*hdr));
-  test_free(sec);
+  dma_test::free(sec);
   if (memcmp(hdr->magic, kMagic, sizeof(kMagic)) != 0 || hdr->version != 1) {
     *why = "vda is not a blk_pattern.py test disk";
     return nullptr;
@@ -110,7 +94,7 @@ SELFTEST(virtio_blk, reads_the_harness_pattern) {
   BlockDevice* d = test_disk(&h, &why);
   if (!d) return t.skip(why);
   constexpr uint64_t kChunk = 128;
-  auto* buf = test_alloc(kChunk * kSectorSize);
+  auto* buf = dma_test::alloc(kChunk * kSectorSize);
   KASSERT(buf);
   const uint64_t irqs = irq_count(virtio_blk_irq(virtio_blk_of(d)));
   for (uint64_t s = 0; s < h.a_count; s += kChunk) {
@@ -123,7 +107,7 @@ SELFTEST(virtio_blk, reads_the_harness_pattern) {
   }
   if (virtio_blk_irq(virtio_blk_of(d)))
     KEXPECT(irq_count(virtio_blk_irq(virtio_blk_of(d))) > irqs);  // completions came by interrupt
-  test_free(buf);
+  dma_test::free(buf);
 }
 
 SELFTEST(virtio_blk, writes_with_requests_in_flight_and_reads_back) {
@@ -137,8 +121,8 @@ SELFTEST(virtio_blk, writes_with_requests_in_flight_and_reads_back) {
   const uint32_t per = h.b_count / kReqs;
   KASSERT(per > 0 && per <= 256);
   const size_t bytes = size_t{per} * kReqs * kSectorSize;
-  auto* out = static_cast<uint8_t*>(test_alloc(bytes));
-  auto* in = static_cast<uint8_t*>(test_zalloc(bytes));
+  auto* out = static_cast<uint8_t*>(dma_test::alloc(bytes));
+  auto* in = static_cast<uint8_t*>(dma_test::zalloc(bytes));
   KASSERT(out && in);
   const uint64_t seed = h.seed ^ kKernelSeedXor;
   fill(out, seed, h.b_start, uint64_t{per} * kReqs);
@@ -161,8 +145,8 @@ SELFTEST(virtio_blk, writes_with_requests_in_flight_and_reads_back) {
   // Bounds and arguments.
   KEXPECT_EQ(blkdev_read(d, d->nr_sectors, in, 1).error(), Errno::kERANGE);
   KEXPECT_EQ(blkdev_read(d, 0, nullptr, 1).error(), Errno::kEINVAL);
-  test_free(out);
-  test_free(in);
+  dma_test::free(out);
+  dma_test::free(in);
 }
 
 SELFTEST(virtio_blk, device_only_sees_addresses_inside_its_window) {
@@ -220,7 +204,7 @@ SELFTEST(virtio_blk, device_only_sees_addresses_inside_its_window) {
 SELFTEST(virtio_blk, bench_4k_read_round_trip) {
   BlockDevice* d = blkdev_lookup("vda");
   if (!d) return t.skip("no virtio disk");
-  void* buf = test_alloc(4096);
+  void* buf = dma_test::alloc(4096);
   KASSERT(buf);
   constexpr int kIters = 50;
   const uint64_t start = arch::read_instret();
@@ -230,7 +214,7 @@ SELFTEST(virtio_blk, bench_4k_read_round_trip) {
   t.diag("bench: virtio-blk 4 KiB read round trip: %llu instructions, %llu timer ticks",
          static_cast<unsigned long long>(per),
          static_cast<unsigned long long>((arch::read_time() - t0) / kIters));
-  test_free(buf);
+  dma_test::free(buf);
 }
 
 SELFTEST(virtio_rng, reads_random_bytes) {

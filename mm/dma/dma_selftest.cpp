@@ -13,26 +13,10 @@
 #include "mm/dma/swiotlb.h"
 #include "mm/kmalloc.h"
 #include "mm/page_alloc.h"
+#include "mm/dma/dma_test_buffers.h"
 #include "mm/page_map.h"
 #include "mm/slab.h"
 #include "mm/vmalloc.h"
-
-// Test buffers come straight from the page allocator: slab caches keep
-// empty slabs, which the suite's free-page counter would see as a leak.
-inline unsigned test_order(size_t size) {
-  unsigned o = 0;
-  while ((k::kPageSize << o) < size) ++o;
-  return o;
-}
-inline void* test_alloc(size_t size) {
-  return k::__get_free_pages(k::GFP_KERNEL, test_order(size));
-}
-inline void* test_zalloc(size_t size) {
-  return k::__get_free_pages(k::GFP_KERNEL | k::__GFP_ZERO, test_order(size));
-}
-inline void test_free(void* p) {
-  if (p) k::free_pages(p, k::virt_to_page(p)->order);
-}
 
 namespace k {
 namespace {
@@ -101,7 +85,7 @@ SELFTEST(dma, map_single_direct_uses_the_bus_offset) {
   dev.dma.windows[0] = fdt::DmaWindow{ram, 0x40000000, span};
   dev.dma.bus_limit = 0x40000000 + span - 1;
   dev.dma.restricted = true;
-  void* buf = test_alloc(512);
+  void* buf = dma_test::alloc(512);
   KASSERT(buf);
   const uint64_t pa = arch::virt_to_phys(buf).value();
   const uint64_t bounces = dma_stats().bounces.load();
@@ -119,7 +103,7 @@ SELFTEST(dma, map_single_direct_uses_the_bus_offset) {
   }
   // A mask below the window cannot be set.
   KEXPECT(!dma_set_mask(&dev, dma_bit_mask(24)));
-  test_free(buf);
+  dma_test::free(buf);
 }
 
 SELFTEST(dma, bounce_copies_in_the_direction_of_the_transfer) {
@@ -128,7 +112,7 @@ SELFTEST(dma, bounce_copies_in_the_direction_of_the_transfer) {
   device_init_fake(dev, "dma-bounce", true);
   dev.force_bounce = true;
   constexpr size_t kLen = 3000;
-  auto* buf = static_cast<uint8_t*>(test_alloc(kLen));
+  auto* buf = static_cast<uint8_t*>(dma_test::alloc(kLen));
   KASSERT(buf);
   const uint64_t bounces = dma_stats().bounces.load();
 
@@ -163,7 +147,7 @@ SELFTEST(dma, bounce_copies_in_the_direction_of_the_transfer) {
   dma_unmap_single(&dev, a, kLen, DMA_BIDIRECTIONAL);
   KEXPECT(check(buf, kLen, 6));
   KEXPECT_EQ(dma_stats().bounces.load() - bounces, 3u);
-  test_free(buf);
+  dma_test::free(buf);
 }
 
 SELFTEST(dma, buffers_outside_the_window_are_bounced_into_it) {
@@ -175,7 +159,7 @@ SELFTEST(dma, buffers_outside_the_window_are_bounced_into_it) {
   dev.dma.windows[0] = fdt::DmaWindow{pool.base.value(), 0x10000000, pool.size};
   dev.dma.bus_limit = 0x10000000 + pool.size - 1;
   dev.dma.restricted = true;
-  auto* buf = static_cast<uint8_t*>(test_alloc(4096));
+  auto* buf = static_cast<uint8_t*>(dma_test::alloc(4096));
   KASSERT(buf);
   KASSERT(!pool.contains(arch::virt_to_phys(buf)));
   fill(buf, 4096, 9);
@@ -194,7 +178,7 @@ SELFTEST(dma, buffers_outside_the_window_are_bounced_into_it) {
     KEXPECT(h.value() >= 0x10000000 && h.value() < 0x10000000 + pool.size);
     dma_free_coherent(&dev, 4096, c, h);
   }
-  test_free(buf);
+  dma_test::free(buf);
 }
 
 SELFTEST(dma, bounce_pool_exhaustion_is_an_error_not_a_hang) {
@@ -203,7 +187,7 @@ SELFTEST(dma, bounce_pool_exhaustion_is_an_error_not_a_hang) {
   device_init_fake(dev, "dma-exhaust", true);
   dev.force_bounce = true;
   const size_t max = swiotlb_max_mapping_size();
-  void* buf = test_alloc(max);
+  void* buf = dma_test::alloc(max);
   KASSERT(buf);
   const SwiotlbInfo before = swiotlb_info();
   const uint32_t fit = (before.nslots - before.used) / 128;
@@ -224,14 +208,14 @@ SELFTEST(dma, bounce_pool_exhaustion_is_an_error_not_a_hang) {
   KEXPECT(dma_mapping_error(&dev, dma_map_single(&dev, buf, max + 1, DMA_TO_DEVICE)));
   KEXPECT_EQ(swiotlb_info().used, before.used);
   t.diag("bounce pool: %u slots, %u mappings of %zu KiB fit", before.nslots, n, max >> 10);
-  test_free(buf);
+  dma_test::free(buf);
 }
 
 SELFTEST(dma, noncoherent_maps_issue_the_right_maintenance) {
   dma_init();
   Device dev;
   device_init_fake(dev, "dma-noncoherent", false);
-  auto* buf = static_cast<uint8_t*>(test_alloc(4096));  // page aligned
+  auto* buf = static_cast<uint8_t*>(dma_test::alloc(4096));  // page aligned
   KASSERT(buf);
   const PhysAddr pa = arch::virt_to_phys(buf);
   arch::CacheRecord rec[16];
@@ -293,7 +277,7 @@ SELFTEST(dma, noncoherent_maps_issue_the_right_maintenance) {
   a = dma_map_single(&coh, buf, 4096, DMA_BIDIRECTIONAL);
   dma_unmap_single(&coh, a, 4096, DMA_BIDIRECTIONAL);
   KEXPECT_EQ(arch::cache_record_end(), 0u);
-  test_free(buf);
+  dma_test::free(buf);
 }
 
 SELFTEST(dma, noncoherent_coherent_alloc_is_flushed_and_uncached) {
@@ -327,7 +311,7 @@ SELFTEST(dma, dma_debug_reports_api_misuse) {
   dma_debug_set_enabled(true);
   Device dev;
   device_init_fake(dev, "dma-debug", true);
-  auto* buf = static_cast<uint8_t*>(test_alloc(256));
+  auto* buf = static_cast<uint8_t*>(dma_test::alloc(256));
   KASSERT(buf);
   auto count = [](DmaDebugError e) { return dma_debug_error_count(e); };
   const uint64_t size0 = count(DmaDebugError::kSizeMismatch),
@@ -363,7 +347,7 @@ SELFTEST(dma, dma_debug_reports_api_misuse) {
   KEXPECT_EQ(count(DmaDebugError::kCpuAccessDeviceOwned), cpu0 + 1);
   KEXPECT_EQ(dma_debug_live_entries(), 0u);
   dma_debug_set_enabled(was);
-  test_free(buf);
+  dma_test::free(buf);
 }
 
 SELFTEST(dma, dma_pool_blocks_are_aligned_unique_and_returned) {
@@ -406,7 +390,7 @@ SELFTEST(dma, bench_map_unmap_direct_and_bounced) {
   if (!dma_init()) return t.skip("no bounce pool");
   Device dev;
   device_init_fake(dev, "dma-bench", true);
-  void* buf = test_alloc(512);
+  void* buf = dma_test::alloc(512);
   KASSERT(buf);
   constexpr int kIters = 1000;
   for (int bounced = 0; bounced < 2; ++bounced) {
@@ -420,5 +404,5 @@ SELFTEST(dma, bench_map_unmap_direct_and_bounced) {
     t.diag("bench: dma_map_single+unmap %s (512 B, TO_DEVICE): %llu instructions",
            bounced ? "bounced" : "direct", static_cast<unsigned long long>(per));
   }
-  test_free(buf);
+  dma_test::free(buf);
 }
