@@ -20,8 +20,6 @@
 namespace k {
 namespace {
 
-constexpr unsigned kMaxCpus = 64;
-
 void set_comm(Task* t, const char* name) {
   unsigned i = 0;
   for (; name[i] && i < kTaskCommLen - 1; ++i) t->comm[i] = name[i];
@@ -39,7 +37,9 @@ struct RunQueue {
   std::atomic<bool> busy{false};  // running something other than idle
 };
 
-RunQueue g_rqs[kMaxCpus];
+// One run queue per CPU, in its per-CPU area (node-local). The copies are
+// made from the template by memcpy, so sched_init() re-points each list.
+DEFINE_PER_CPU(RunQueue, g_rq);
 DEFINE_PER_CPU(Task*, g_current);
 DEFINE_PER_CPU(Task*, g_prev);
 std::atomic<bool> g_ready{false};
@@ -49,7 +49,7 @@ std::atomic<uint64_t> g_switches{0};
 SpinLock g_sleep_lock;
 ListHead g_sleepers;
 
-RunQueue& rq_of(unsigned cpu) { return g_rqs[cpu < kMaxCpus ? cpu : 0]; }
+RunQueue& rq_of(unsigned cpu) { return per_cpu(g_rq, cpu); }
 RunQueue& this_rq() { return rq_of(arch::this_cpu()); }
 
 Task* task_of_run(ListNode* n) { return container_of(n, &Task::run_node); }
@@ -163,6 +163,7 @@ void task_free(Task* t) {
 
 bool sched_init() {
   const unsigned cpu = arch::this_cpu();
+  for (unsigned c = 0; c < arch::nr_cpus(); ++c) rq_of(c).queue.init();
   Task* kmain = adopt_current("kmain", false);
   Task* idle = task_alloc("idle/0");
   if (!kmain || !idle) {
@@ -179,7 +180,7 @@ bool sched_init() {
   // next tick), so that what they allocate for it is not mistaken for
   // what the first processes use.
   const uint64_t deadline = arch::uptime_ns() + 200000000ull;
-  for (unsigned c = 0; c < arch::nr_cpus() && c < kMaxCpus; ++c)
+  for (unsigned c = 0; c < arch::nr_cpus(); ++c)
     while (c != cpu && arch::cpu_online(c) && !__atomic_load_n(&rq_of(c).idle, __ATOMIC_ACQUIRE) &&
            arch::uptime_ns() < deadline)
       arch::cpu_relax();
@@ -235,7 +236,7 @@ void sched_start_task(Task* t) {
   // Placement: the online CPU with the fewest queued tasks.
   unsigned best = arch::this_cpu();
   unsigned best_n = ~0u;
-  for (unsigned c = 0; c < arch::nr_cpus() && c < kMaxCpus; ++c) {
+  for (unsigned c = 0; c < arch::nr_cpus(); ++c) {
     if ((c != arch::this_cpu() && !arch::cpu_online(c)) || !rq_of(c).idle) continue;
     // Load: queued tasks plus the one running (the caller, on its CPU).
     const unsigned n =
