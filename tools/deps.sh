@@ -10,7 +10,7 @@ PKGS=(
   g++-riscv64-linux-gnu gcc-riscv64-unknown-elf binutils-riscv64-linux-gnu
   qemu-system-misc opensbi u-boot-qemu u-boot-tools
   libgtest-dev libfdt-dev device-tree-compiler
-  clang lld libclang-rt-14-dev clang-format
+  clang lld libclang-rt-14-dev clang-format clang-tidy
   mtools dosfstools gdb-multiarch cpio
   valgrind libjemalloc-dev libmimalloc-dev python3-matplotlib
 )
