@@ -251,22 +251,28 @@ class PageTableEditor {
     }
   }
 
-  PtStatus unmap_level(uint64_t* t, unsigned level, uint64_t va, uint64_t last) {
+  // Unmap and protect walk the range the same way: a leaf wholly inside
+  // it gets `new_leaf(old)` (0 removes it), a leaf partly inside is split
+  // first, and the walk goes on below. Unmapping also frees child tables
+  // that became empty.
+  template <typename NewLeaf>
+  PtStatus edit_level(uint64_t* t, unsigned level, uint64_t va, uint64_t last, NewLeaf& new_leaf,
+                      bool free_empty) {
     for (;;) {
       const uint64_t cl = chunk_last(va, last, level);
       uint64_t* slot = &t[pte::index(va, level)];
       const uint64_t e = pt_detail::get_entry(slot);
       if (pte::is_valid(e)) {
         if (pte::is_leaf(e) && covers_entry(va, cl, level)) {
-          pt_detail::set_entry(slot, 0);
+          pt_detail::set_entry(slot, new_leaf(e));
         } else if (level > 0) {
           if (pte::is_leaf(e)) {
             const PtStatus st = split(slot, level);
             if (st != PtStatus::kOk) return st;
           }
-          const PtStatus st =
-              unmap_level(table(pte::phys(pt_detail::get_entry(slot))), level - 1, va, cl);
-          maybe_free_child(slot, level);
+          const PtStatus st = edit_level(table(pte::phys(pt_detail::get_entry(slot))), level - 1,
+                                         va, cl, new_leaf, free_empty);
+          if (free_empty) maybe_free_child(slot, level);
           if (st != PtStatus::kOk) return st;
         }
       }
@@ -275,27 +281,14 @@ class PageTableEditor {
     }
   }
 
+  PtStatus unmap_level(uint64_t* t, unsigned level, uint64_t va, uint64_t last) {
+    auto clear = [](uint64_t) -> uint64_t { return 0; };
+    return edit_level(t, level, va, last, clear, true);
+  }
+
   PtStatus protect_level(uint64_t* t, unsigned level, uint64_t va, uint64_t last, uint64_t flags) {
-    for (;;) {
-      const uint64_t cl = chunk_last(va, last, level);
-      uint64_t* slot = &t[pte::index(va, level)];
-      const uint64_t e = pt_detail::get_entry(slot);
-      if (pte::is_valid(e)) {
-        if (pte::is_leaf(e) && covers_entry(va, cl, level)) {
-          pt_detail::set_entry(slot, pte::make(pte::phys(e), flags));
-        } else if (level > 0) {
-          if (pte::is_leaf(e)) {
-            const PtStatus st = split(slot, level);
-            if (st != PtStatus::kOk) return st;
-          }
-          const PtStatus st =
-              protect_level(table(pte::phys(pt_detail::get_entry(slot))), level - 1, va, cl, flags);
-          if (st != PtStatus::kOk) return st;
-        }
-      }
-      if (cl == last) return PtStatus::kOk;
-      va = cl + 1;
-    }
+    auto reflag = [flags](uint64_t e) { return pte::make(pte::phys(e), flags); };
+    return edit_level(t, level, va, last, reflag, false);
   }
 
   // Frees empty freeable tables under [va, last] without touching leaves.
