@@ -26,7 +26,6 @@
 #include "kernel/setup_memory.h"
 #include "kernel/stack.h"
 #include "fs/initramfs_boot.h"
-#include "kernel/stack.h"
 #include "mm/slab.h"
 #include "mm/dma/dma_mapping.h"
 #include "mm/vmalloc.h"
