@@ -97,6 +97,11 @@ class Context {
   [[gnu::format(printf, 2, 3)]] void fail(const char* fmt, ...);
   // The case does not apply here (too few harts, no DMA API): "# SKIP".
   void skip(const char* reason) { skip_reason_ = reason; }
+  // Result lines were printed on the case's behalf by a user program in
+  // the same format (kernel/proc/proc_bench.cpp): the case has results,
+  // which bench/run.py reads from the console; the summary table below
+  // lists only the kernel's own.
+  void note_program_results(unsigned n) { results_ += n; }
   // A KTAP diagnostic line ("# ...").
   [[gnu::format(printf, 2, 3)]] void diag(const char* fmt, ...);
 

@@ -5,6 +5,7 @@
 
 #include <arch/user_pgtable.h>
 
+#include "mm/fault_bench.h"
 #include "mm/gfp.h"
 #include "mm/mm_struct.h"
 #include "mm/page_alloc.h"
@@ -57,8 +58,10 @@ bool expand_stack(MmStruct* mm, Vma* v, uint64_t addr) {
   return true;
 }
 
-// A new page for `addr` in `v`: zeroes, or the file bytes there.
-FaultResult fill_new_page(const Vma& v, uint64_t addr, Page** out, bool* from_file) {
+// A new page for `addr` in `v`: zeroes, or the file bytes there. `timed`:
+// the fill is stamped for a benchmark (mm/fault_bench.h).
+FaultResult fill_new_page(const Vma& v, uint64_t addr, Page** out, bool* from_file,
+                          bool timed = false) {
   *from_file = false;
   uint64_t avail = 0;
   uint64_t off = 0;
@@ -68,9 +71,13 @@ FaultResult fill_new_page(const Vma& v, uint64_t addr, Page** out, bool* from_fi
     avail = v.file.size - off < kPageSize ? v.file.size - off : kPageSize;
     *from_file = true;
   }
-  Page* p = alloc_pages(GFP_KERNEL | __GFP_NOWARN | (avail < kPageSize ? __GFP_ZERO : 0), 0);
+  const bool zero = avail < kPageSize;
+  Page* p = alloc_pages(GFP_KERNEL | __GFP_NOWARN | (zero && !timed ? __GFP_ZERO : 0), 0);
   if (!p) return FaultResult::kOom;
-  if (avail) memcpy(page_address(p), v.file.data + off, avail);
+  fault_bench::timed_fill(timed, [&] {
+    if (zero && timed) memset(page_address(p), 0, kPageSize);  // what __GFP_ZERO does
+    if (avail) memcpy(page_address(p), v.file.data + off, avail);
+  });
   *out = p;
   return FaultResult::kOk;
 }
@@ -166,7 +173,8 @@ FaultResult fault_locked(MmStruct* mm, uint64_t addr, FaultAccess access) {
       }
       return FaultResult::kOom;
     }
-    memcpy(page_address(copy), page_address(old), kPageSize);
+    fault_bench::timed_fill(fault_bench::stamped(va),
+                            [&] { memcpy(page_address(copy), page_address(old), kPageSize); });
     arch::user_pte_set(slot, arch::user_pte_make(page_to_phys(copy), flags));
     // Every hart must drop the old translation before `old` can be freed
     // by its other user.
@@ -182,7 +190,7 @@ FaultResult fault_locked(MmStruct* mm, uint64_t addr, FaultAccess access) {
   }
   Page* p = nullptr;
   bool from_file = false;
-  const FaultResult r = fill_new_page(*v, va, &p, &from_file);
+  const FaultResult r = fill_new_page(*v, va, &p, &from_file, fault_bench::stamped(va));
   if (r != FaultResult::kOk) return r;
   arch::user_pte_set(
       slot, arch::user_pte_make(page_to_phys(p), mm_detail::pte_flags_for(v->flags, true) |

@@ -19,6 +19,7 @@
 #include "kernel/sched/sched.h"
 #include "lib/format.h"
 #include "mm/fault.h"
+#include "mm/fault_bench.h"
 #include "mm/kmalloc.h"
 #include "mm/mm_struct.h"
 
@@ -120,7 +121,11 @@ bool page_fault_trap(arch::TrapFrame& tf) {
   const FaultAccess a = tf.scause == arch::kInstrPageFault   ? FaultAccess::kExec
                         : tf.scause == arch::kStorePageFault ? FaultAccess::kWrite
                                                              : FaultAccess::kRead;
+  // Benchmark stamps (mm/fault_bench.h); off unless a benchmark set a window.
+  const bool stamped = fault_bench::requested(tf.stval, tf.regs[28]);
+  const uint64_t entry = stamped ? fault_bench::begin() : 0;
   const FaultResult r = handle_mm_fault(t->mm, tf.stval, a);
+  if (stamped) fault_bench::end(entry, &tf.regs[28]);
   if (r != FaultResult::kOk) {
     const int sig = r == FaultResult::kBus ? kSigBus : r == FaultResult::kOom ? kSigKill : kSigSegv;
     pr_warn("pid %d (%s): %s %s fault at %016llx, pc %016llx: killed by signal %d\n", t->pid,
