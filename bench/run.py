@@ -14,17 +14,24 @@ and this script parses those lines.
 
 Suites (bench/results/<suite>.csv):
     micro    every benchmark, 1 hart, 512 MiB            (config bench)
-    smp      allocator scaling and TLB shootdown, 8 harts (config bench-8hart)
+    smp      allocator scaling and TLB shootdown, 4 and 8 harts
+             (configs bench-4hart and bench-8hart; a configuration that does
+             not finish is reported and left out)
     mem      boot memory init for 512 MiB, 2, 8, 32 GiB   (config bench, -m changed)
     host     host allocator comparison (tests/bench/host_alloc_bench under callgrind)
+
+The process benchmarks (proc_faults, vma_scaling) run /bin/bench_proc from
+the initramfs (tests/user; `make host` builds build/initramfs.cpio, which
+--initrd picks by default).
 
     bench/run.py                      # micro, smp, mem (and host with --host-bench)
     bench/run.py --suite micro
     bench/run.py --smoke              # ctest bench_smoke: tiny iterations, checks only
 
 --smoke boots `bench=all bench.iters=tiny` and fails unless every
-benchmark case reported ok (or SKIP) and every case that ran printed at
-least one well-formed result line; nothing is written.
+benchmark case reported ok (or SKIP, except the cases named by
+--no-skip), every case that ran printed at least one well-formed result
+line and every per-operation figure is positive; nothing is written.
 """
 
 from __future__ import annotations
@@ -132,7 +139,8 @@ def parse(text: str) -> Run:
 
 
 def qemu_command(board_name: str, config: str, kernel: str, bench: str, tiny: bool,
-                 ram: Optional[str], backing_dir: str) -> List[str]:
+                 ram: Optional[str], backing_dir: str,
+                 initrd: Optional[str] = None) -> List[str]:
     board = qemu_run.load_board(board_name)
     cmdline = f"selftest=none selftest.exit=1 bench={bench}"
     if tiny:
@@ -144,7 +152,7 @@ def qemu_command(board_name: str, config: str, kernel: str, bench: str, tiny: bo
     # instret is QEMU's virtual clock: 2^shift per instruction.
     shift = re.search(r"shift=(\d+)", args[args.index("-icount") + 1])
     cmdline += f" bench.icount_shift={shift.group(1) if shift else 0}"
-    cmd = qemu_run.build_command(board, config, kernel, cmdline)
+    cmd = qemu_run.build_command(board, config, kernel, cmdline, initrd=initrd)
     if ram:
         i = cmd.index("-m")
         cmd[i + 1] = ram
@@ -173,7 +181,7 @@ def boot(cmd: List[str], timeout: float, echo: bool) -> Run:
     return run
 
 
-def problems(run: Run, require_all: bool) -> List[str]:
+def problems(run: Run, require_all: bool, no_skip: Tuple[str, ...] = ()) -> List[str]:
     """Why a run is not acceptable (empty list: fine)."""
     out = []
     if run.timed_out:
@@ -195,6 +203,8 @@ def problems(run: Run, require_all: bool) -> List[str]:
             out.append(f"case {case}: not ok")
         elif verdict == "ok" and run.case_results.get(case, 0) == 0:
             out.append(f"case {case}: ok but printed no result line")
+        elif verdict == "skip" and case in no_skip:
+            out.append(f"case {case}: skipped, but it must run here")
     if require_all and not run.results:
         out.append("no results at all")
     return out
@@ -233,8 +243,8 @@ def save_log(name: str, run: Run, log_dir: str) -> str:
 
 
 def suite_micro(a) -> bool:
-    run = boot(qemu_command(a.board, "bench", a.kernel, "all", False, None, a.tmp), a.timeout,
-               a.verbose)
+    run = boot(qemu_command(a.board, "bench", a.kernel, "all", False, None, a.tmp, a.initrd),
+               a.timeout, a.verbose)
     log = save_log("micro", run, a.log_dir)
     bad = problems(run, True)
     harts, ram = config_harts(a.board, "bench")
@@ -244,17 +254,26 @@ def suite_micro(a) -> bool:
     return not bad
 
 
+SMP_CONFIGS = ["bench-4hart", "bench-8hart"]
+
+
 def suite_smp(a) -> bool:
-    config = "bench-8hart"
-    run = boot(qemu_command(a.board, config, a.kernel, "page_alloc_smp,kmalloc_smp,tlb_shootdown",
-                            False, None, a.tmp), a.timeout, a.verbose)
-    log = save_log("smp", run, a.log_dir)
-    bad = problems(run, True)
-    harts, ram = config_harts(a.board, config)
-    write_csv(os.path.join(RESULTS, "smp.csv"), rows_of("smp", config, ram, harts, run))
-    for p in bad:
-        print(f"smp: {p} (log: {log})")
-    return not bad
+    rows: List[dict] = []
+    ok = True
+    for config in SMP_CONFIGS:
+        run = boot(qemu_command(a.board, config, a.kernel,
+                                "page_alloc_smp,kmalloc_smp,tlb_shootdown", False, None, a.tmp),
+                   a.smp_timeout, a.verbose)
+        log = save_log(f"smp-{config}", run, a.log_dir)
+        bad = problems(run, True)
+        for p in bad:
+            print(f"smp {config}: {p} (log: {log})")
+        ok &= not bad
+        if not bad:  # a run that did not finish has no consistent figures
+            harts, ram = config_harts(a.board, config)
+            rows += rows_of("smp", config, ram, harts, run)
+    write_csv(os.path.join(RESULTS, "smp.csv"), rows)
+    return ok
 
 
 def suite_mem(a) -> bool:
@@ -285,9 +304,12 @@ def suite_host(a) -> bool:
 
 
 def smoke(a) -> int:
-    run = boot(qemu_command(a.board, "bench", a.kernel, "all", True, None, a.tmp), a.timeout,
-               a.verbose)
-    bad = problems(run, True)
+    run = boot(qemu_command(a.board, "bench", a.kernel, "all", True, None, a.tmp, a.initrd),
+               a.timeout, a.verbose)
+    bad = problems(run, True, a.no_skip)
+    for r in run.results:
+        if r.unit == "instr/op" and r.mean <= 0:
+            bad.append(f"{r.name}: {r.mean:g} instr/op is not a positive figure")
     ran = sum(1 for v in run.cases.values() if v == "ok")
     skipped = sorted(c for c, v in run.cases.items() if v == "skip")
     if bad:
@@ -314,10 +336,22 @@ def main() -> int:
     ap.add_argument("--smoke", action="store_true",
                     help="tiny iterations, check the output format only, write nothing")
     ap.add_argument("--timeout", type=float, default=900.0, help="seconds per boot")
+    ap.add_argument("--smp-timeout", type=float, default=1800.0,
+                    help="seconds per boot of the smp suite (default %(default)s)")
+    ap.add_argument("--initrd", default="auto",
+                    help="initramfs with /bin/bench_proc (auto: build/initramfs.cpio next "
+                         "to the kernel's build directory; none: without)")
+    ap.add_argument("--no-skip", default="",
+                    help="--smoke: comma-separated cases that must not SKIP")
     ap.add_argument("--log-dir", default=os.path.join(REPO_ROOT, "build", "bench"))
     ap.add_argument("-v", "--verbose", action="store_true")
     a = ap.parse_args()
     a.mem_sizes = [s for s in a.mem_sizes.split(",") if s]
+    a.no_skip = tuple(c for c in a.no_skip.split(",") if c)
+    a.initrd = {"auto": qemu_run.default_initrd(a.kernel), "none": None}.get(a.initrd, a.initrd)
+    if a.initrd is not None and not os.path.isfile(a.initrd):
+        print(f"bench: initramfs {a.initrd} not found", file=sys.stderr)
+        return qemu_run.SETUP_ERROR
     try:
         qemu_run.check_host_tools(qemu_run.load_board(a.board), "direct", a.kernel)
         with tempfile.TemporaryDirectory(prefix="bench-ram-") as tmp:

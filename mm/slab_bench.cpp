@@ -13,6 +13,8 @@
 #include "lib/format.h"
 #include "mm/kmalloc.h"
 #include "mm/slab.h"
+#include "mm/slab_internal.h"
+#include "mm/zone_lock_stat.h"
 
 using namespace k;
 
@@ -95,6 +97,19 @@ struct SmpRun {
   std::atomic<bool> failed;
 };
 
+// Acquisitions of the node list locks of the cache kmalloc(64) uses (the
+// shared lock behind the per-CPU arrays; lib/spinlock.h CountingSpinLock).
+uint64_t kmalloc64_list_locks() {
+  void* probe = kmalloc(64, GFP_KERNEL);
+  if (!probe) return 0;
+  KmemCache* s = slab_cache(obj_to_slab(probe));
+  kfree(probe);
+  uint64_t sum = 0;
+  for (unsigned nid = 0; nid < s->nr_nodes; ++nid)
+    sum += get_node(s, nid)->list_lock.acquisitions();
+  return sum;
+}
+
 void smp_worker(void* arg) {
   auto* run = static_cast<SmpRun*>(arg);
   const unsigned cpu = arch::this_cpu();
@@ -135,11 +150,17 @@ BENCH(kmalloc_smp) {
     run.finished.store(0);
     run.failed.store(false);
     for (auto& c : run.instret) c.store(0);
+    const uint64_t list0 = kmalloc64_list_locks();
+    const uint64_t zone0 = zone_lock_acquisitions();
     const uint64_t t0 = bench::Context::now();
     arch::smp_call_all_concurrently(smp_worker, &run);
     // The cross-call stops waiting after 10 s of (virtual) time.
     while (run.finished.load(std::memory_order_acquire) < harts) arch::cpu_relax();
     const uint64_t wall = bench::Context::now() - t0;
+    const uint64_t zone_locks = zone_lock_acquisitions() - zone0;
+    // After the probe allocation of kmalloc64_list_locks() (one pair, at
+    // most a refill and a flush: noise next to the run's pairs).
+    const uint64_t list_locks = kmalloc64_list_locks() - list0;
     if (run.failed.load()) return b.fail("kmalloc_smp: kmalloc failed with %u harts", harts);
     bench::Stats per_hart;
     const uint64_t per_hart_ops = run.rounds * kLive;
@@ -152,5 +173,16 @@ BENCH(kmalloc_smp) {
     all.max = per_hart.max;
     snformat(name, sizeof(name), "kmalloc64_smp_%uh", harts);
     b.report(name, all);
+    const uint64_t ops = run.ops.load();
+    snformat(name, sizeof(name), "kmalloc64_smp_%uh_list_locks", harts);
+    b.report_value(name, ops ? list_locks * 10000 / ops : 0,
+                   "slab node list-lock acquisitions per 1000 kmalloc+kfree pairs (%llu in %llu)",
+                   static_cast<unsigned long long>(list_locks),
+                   static_cast<unsigned long long>(ops));
+    snformat(name, sizeof(name), "kmalloc64_smp_%uh_zone_locks", harts);
+    b.report_value(name, ops ? zone_locks * 10000 / ops : 0,
+                   "zone-lock acquisitions per 1000 kmalloc+kfree pairs (%llu in %llu)",
+                   static_cast<unsigned long long>(zone_locks),
+                   static_cast<unsigned long long>(ops));
   }
 }
