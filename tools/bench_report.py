@@ -20,6 +20,8 @@ from typing import Dict, List, Optional
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench_sections  # noqa: E402  process benchmarks and scaling curves
 
 
 def reexec_with_debian_python() -> None:
@@ -168,39 +170,6 @@ def plot_mem(rows: List[dict], out_dir: str) -> Optional[str]:
     return path
 
 
-def plot_smp(rows: List[dict], out_dir: str) -> Optional[str]:
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return None
-    series = {}
-    for prefix in ("page_alloc_smp_", "kmalloc64_smp_"):
-        pts = []
-        for r in rows:
-            n = r["name"]
-            if n.startswith(prefix) and n.endswith("h") and r["unit"] == "instr/op":
-                pts.append((int(n[len(prefix):-1]), float(r["mean"])))
-        if pts:
-            series[prefix.rstrip("_")] = sorted(pts)
-    if not series:
-        return None
-    fig, ax = plt.subplots(figsize=(6, 3.5))
-    for name, pts in series.items():
-        ax.plot([p[0] for p in pts], [p[1] for p in pts], "o-", label=name)
-    ax.set_xlabel("harts allocating at once")
-    ax.set_ylabel("machine instructions per op")
-    ax.set_title("Allocator scaling (QEMU -icount, round-robin harts)")
-    ax.legend()
-    fig.tight_layout()
-    os.makedirs(out_dir, exist_ok=True)
-    path = os.path.join(out_dir, "alloc_smp.png")
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
-
-
 def host_table(rows: List[dict]) -> List[str]:
     if not rows:
         return ["No host results (bench/run.py --suite host --host-bench ...)."]
@@ -226,7 +195,8 @@ def main() -> int:
     plot_dir = os.path.join(docs, "perf")
     rel = lambda p: os.path.relpath(p, docs)  # noqa: E731
     mem_plot = plot_mem(mem, plot_dir)
-    smp_plot = plot_smp(smp, plot_dir)
+    vma_plot = bench_sections.plot_vmas(micro, plot_dir)
+    harts_plot = bench_sections.plot_harts(smp, plot_dir)
 
     lines = [
         "# Performance",
@@ -235,8 +205,8 @@ def main() -> int:
         "Do not edit by hand. -->",
         "",
         "Figures are **retired instructions** read with `rdinstret` under QEMU "
-        "`-icount shift=N,sleep=off` (board/qemu-virt/qemu.ini, configurations `bench` and "
-        "`bench-8hart`): deterministic, the same on every run and host. They count the "
+        "`-icount shift=N,sleep=off` (board/qemu-virt/qemu.ini, configurations `bench`, "
+        "`bench-4hart` and `bench-8hart`): deterministic, the same on every run and host. They count the "
         "instructions of the work, not time; published Linux figures are cycles on x86 and "
         "are given only as anchors. On a board, read `rdcycle` instead "
         "(kernel/bench.h, `Context::now`).",
@@ -244,7 +214,8 @@ def main() -> int:
         "## Micro-benchmarks (1 hart, 512 MiB)",
         "",
     ]
-    lines += micro_table([r for r in micro if r["unit"] == "instr/op"]) if micro else \
+    lines += micro_table([r for r in micro if r["unit"] == "instr/op"
+                          and not bench_sections.is_proc_row(r["name"])]) if micro else \
         ["No micro results (bench/run.py --suite micro)."]
     lines += ["", "### What holds the targets back", "",
               "Likely contributors, from reading the measured paths (not yet profiled "
@@ -254,26 +225,16 @@ def main() -> int:
         if row:
             lines.append(f"- **{name}** ({fmt(row['mean'])} vs {TARGETS[name][0]}): "
                          f"{NOTES[name]}")
-    lines += ["",
-              "Not measured yet (issue 8 item 1): the anonymous page fault split into trap "
-              "entry/handler/return and the 4 KiB clear, file-backed and COW faults, "
-              "fork+exit+wait, mmap+munmap of one page, and page-fault cost against VMA count "
-              "(item 2): they need user processes driven from the benchmark.",
-              "", "## Boot memory initialisation", ""]
+    lines += ["", "## Page faults and processes (1 hart, 512 MiB)", ""]
+    lines += bench_sections.process_section(micro)
+    lines += ["", "## Page-fault cost against the number of VMAs", ""]
+    lines += bench_sections.vma_section(micro, rel(vma_plot) if vma_plot else None)
+    lines += ["", "## Boot memory initialisation", ""]
     lines += mem_section(mem, [rel(mem_plot)] if mem_plot else [])
-    lines += ["", "## Scaling with harts (8-hart configuration)", ""]
-    if smp:
-        lines += micro_table(smp)
-        lines += ["", "Under -icount TCG runs the harts round-robin in one thread: the "
-                  "instruction counts are the whole machine's per operation, spinning included, "
-                  "so they depend on the round-robin slice; the zone-lock rate per 1 000 "
-                  "operations is the figure that shows whether the per-CPU lists keep the "
-                  "shared lock off the fast path."]
-        if smp_plot:
-            lines += ["", f"![alloc_smp]({rel(smp_plot)})"]
-    else:
-        lines += ["No results: the 8-hart -icount run did not finish (see bench/run.py "
-                  "--suite smp and build/bench/smp.log)."]
+    lines += ["", "## Scaling with harts", ""]
+    lines += bench_sections.harts_section(smp, rel(harts_plot) if harts_plot else None)
+    lines += ["", "## TLB shootdown", ""]
+    lines += bench_sections.tlb_section(smp)
     lines += ["", "## Host comparison (same trace, same machine)", ""]
     lines += host_table(host)
     lines += ["", "`small`: kmalloc-class sizes 16..4096 B with up to 4 096 live objects; "
@@ -284,7 +245,7 @@ def main() -> int:
     with open(a.out, "w", encoding="utf-8") as f:
         f.write("\n".join(lines))
     print(f"wrote {os.path.relpath(a.out, REPO_ROOT)}"
-          + (f", {rel(mem_plot)}" if mem_plot else "") + (f", {rel(smp_plot)}" if smp_plot else "")
+          + "".join(f", {rel(p)}" for p in (mem_plot, vma_plot, harts_plot) if p)
           + ("" if mem_plot else " (no plots: apt-get install python3-matplotlib)"))
     return 0
 
