@@ -42,15 +42,20 @@ PROC_NOTES = [
     "and the CSRs, trap_handler checks for a kernel-stack overflow, handle_exception "
     "dispatches to page_fault_trap, which turns interrupts back on and decodes the access. "
     "**Return** (~90): the restore of the same frame and `sret`.",
-    "**Handler without the clear** (~700 in the steady state, the min column): the mm lock "
-    "with interrupts masked, find_vma, the page-table walk (user_pte_slot), an order-0 "
-    "alloc_pages (about half of the ~470-instruction pcp alloc+free pair measured above: "
-    "zonelist walk, watermark check, check_new_page), the PTE store, two atomic RSS updates, "
-    "update_hiwater, and a local `sfence.vma` for the new entry. Linux's do_anonymous_page "
-    "does the same steps; the allocator is the largest single part here, then the lock and "
-    "the bookkeeping. The mean is higher: one fault in a pcp batch refills the per-CPU list "
-    "from the buddy lists (~4 000, alloc_page_pcp_refill above), and the first fault in each "
-    "2 MiB allocates and clears a page-table page (the max column).",
+    "**Handler without the clear** (~700 in the steady state, the min column; taken apart "
+    "in the table above): the largest step is the order-0 alloc_pages (~300: zonelist walk, "
+    "watermark check, pcp list under irq_save, check_new_page), then the three-level "
+    "page-table walk (~120, no cached pointer to the last PTE table), then ~200 of checks, "
+    "PTE construction and calls between the steps; the mm lock, find_vma (logarithmic, see "
+    "the VMA curve), the RSS bookkeeping and the local `sfence.vma` are small. The mean is "
+    "higher: one fault in a pcp batch refills the per-CPU list from the buddy lists "
+    "(~4 000, alloc_page_pcp_refill above), and the first fault in each 2 MiB allocates and "
+    "clears a page-table page (the max column).",
+    "**Against 400**: trap entry and return (~250) leave ~150 for the handler, so the "
+    "target needs both a cheaper trap (save only the caller-saved registers on the fault "
+    "path; Linux saves all 31 too, so this is the hardest part) and a handler near Linux's "
+    "fast path: a pcp allocation without the zonelist/watermark work when the list is not "
+    "empty (~100), and a walk that reuses the last PTE table.",
     "**The clear** (~1 585): memset (lib/string.cpp) is a plain loop of one 8-byte store, "
     "an add and a branch per word: 3 instructions per 8 bytes, where an unrolled clear (or "
     "Zicboz `cbo.zero`, 64 bytes per instruction) needs 512 stores or 64 instructions.",
@@ -117,6 +122,7 @@ def process_section(micro: List[dict]) -> List[str]:
         if r:
             out.append(f"| {name} | {_fmt(r['mean'])} | {_fmt(r['min'])} | {_fmt(r['max'])} | "
                        f"{_fmt(r['n'])} |")
+    out += parts_table(rows)
     anon = rows.get("fault_anon_excl_clear")
     clear = rows.get("fault_anon_clear")
     out += ["", "### Against the targets", ""]
@@ -132,6 +138,44 @@ def process_section(micro: List[dict]) -> List[str]:
         out.append(f"- The clear itself: {_fmt(clear['mean'])} instructions; the minimal work "
                    "is 512 stores (`sd`), or 64 `cbo.zero` with Zicboz.")
     out += ["", "What holds them back:", ""] + [f"- {n}" for n in PROC_NOTES]
+    return out
+
+
+# fault_parts (mm/fault_parts_bench.cpp): the handler's steps timed alone.
+PARTS = [
+    ("fault_part_mm_lock", "mm->lock, interrupts masked, and back"),
+    ("fault_part_find_vma", "find_vma, one-entry cache missed (2 VMAs)"),
+    ("fault_part_pte_slot", "page-table walk to the PTE (tables present)"),
+    ("fault_part_alloc_page", "alloc_pages(order 0) from the pcp list"),
+    ("fault_part_rss_hiwater", "RSS counter and update_hiwater"),
+    ("fault_part_tlb_local", "local sfence.vma of the new entry"),
+    ("fault_part_clear_4k", "memset of 4 KiB (the clear)"),
+]
+
+
+def parts_table(rows: Dict[str, dict]) -> List[str]:
+    whole = rows.get("fault_kernel_anon")
+    if not whole:
+        return []
+    clear = rows.get("fault_part_clear_4k")
+    out = ["", "The anonymous write fault's handler taken apart (bench=fault_parts, "
+               "mm/fault_parts_bench.cpp): handle_mm_fault on an address space of its own, "
+               "called from kernel context (no trap), then each step it takes timed alone.",
+           "", "| step | mean instr | min |", "|---|---:|---:|",
+           f"| handle_mm_fault, anonymous write (whole, with the clear) | {_fmt(whole['mean'])} | "
+           f"{_fmt(whole['min'])} |"]
+    steps = 0.0
+    for name, what in PARTS:
+        r = rows.get(name)
+        if not r:
+            continue
+        out.append(f"| {what} | {_fmt(r['mean'])} | {_fmt(r['min'])} |")
+        if name != "fault_part_clear_4k":
+            steps += float(r["min"])
+    if clear:
+        rest = float(whole["min"]) - float(clear["min"]) - steps
+        out.append(f"| the rest: checks, PTE build and store, calls (min of whole - min of "
+                   f"the steps) | | {rest:,.0f} |")
     return out
 
 
