@@ -46,15 +46,20 @@ size_t g_nrows;
 // Instructions counted by an empty measurement (two counter reads).
 uint64_t g_overhead;
 
+// `all`, a list of names, or `all` followed by names to leave out, each
+// with a leading '-' (`bench=all,-proc_faults`: benchmarks that change
+// the allocator's state run in a boot of their own).
 bool selected(std::string_view selection, std::string_view name) {
-  if (selection == "all") return true;
+  bool in = false;
   while (!selection.empty()) {
     const size_t comma = selection.find(',');
-    if (selection.substr(0, comma) == name) return true;
+    const std::string_view item = selection.substr(0, comma);
+    if (item == "all" || item == name) in = true;
+    if (item.size() > 1 && item[0] == '-' && item.substr(1) == name) return false;
     if (comma == std::string_view::npos) break;
     selection.remove_prefix(comma + 1);
   }
-  return false;
+  return in;
 }
 
 // Names in the selection that match no case: a typo must not pass as
@@ -64,8 +69,9 @@ unsigned report_unknown(std::string_view selection) {
   unsigned unknown = 0;
   while (!selection.empty()) {
     const size_t comma = selection.find(',');
-    const std::string_view item = selection.substr(0, comma);
-    bool found = false;
+    std::string_view item = selection.substr(0, comma);
+    if (item.size() > 1 && item[0] == '-') item.remove_prefix(1);
+    bool found = item == "all";
     for (const Case* c = __benches_start; c < __benches_end; ++c) found |= item == c->name;
     if (!found && !item.empty()) {
       printk_raw("# bench: no benchmark named '%.*s'\n", static_cast<int>(item.size()),

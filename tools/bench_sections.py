@@ -367,6 +367,11 @@ def tlb_section(smp: List[dict]) -> List[str]:
             continue
         out.append(f"| {r['config']} | {m.group(1)} | {m.group(2)} | {_fmt(r['mean'])} | "
                    f"{_fmt(r['min'])} | {_fmt(r['max'])} | {_fmt(r['n'])} |")
+    if any(r["max"] and r["min"] and float(r["max"]) > 100 * float(r["min"]) for r in rows):
+        out += ["", "Some rows have single samples a hundred times their minimum (max column): "
+                "under multi-hart -icount a wait can be stretched by the round-robin "
+                "scheduling of the harts (not yet explained in detail), and it moves the mean; "
+                "the min column and repeated runs are the figures to compare."]
     if not any(r["name"].endswith("_7") for r in rows):
         out += ["", "The 7-target point needs the 8-hart run, which did not finish (see "
                 "\"Scaling with harts\")."]
