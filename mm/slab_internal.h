@@ -43,10 +43,11 @@ struct alignas(kCacheLineSize) KmemCacheCpu {
 
 // One node's slabs (Linux struct kmem_cache_node).
 struct KmemCacheNode {
-  CountingSpinLock list_lock;  // counted: kmalloc_smp benchmark (mm/slab_bench.cpp)
-  ListHead partial;            // some objects free
-  ListHead full;               // no object free
-  ListHead empty;              // every object free
+  // Counted: kmalloc_smp reports its rate (mm/slab_bench.cpp).
+  CountingSpinLock list_lock;
+  ListHead partial;  // some objects free
+  ListHead full;     // no object free
+  ListHead empty;    // every object free
   uint64_t nr_partial = 0, nr_full = 0, nr_empty = 0;
   uint64_t total_objects = 0;  // objects in this node's slabs
   uint64_t inuse_objects = 0;  // taken out of slabs (callers + per-CPU arrays)
