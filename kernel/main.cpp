@@ -65,6 +65,16 @@ const BootParams& boot_params() { return g_params; }
 
 }  // namespace k
 
+namespace {
+
+struct BootContinuation {
+  uint64_t hartid;
+  k::fdt::Fdt fdt;
+};
+[[noreturn]] void kernel_main_guarded(void* arg);
+
+}  // namespace
+
 extern "C" [[noreturn]] void kernel_main(uint64_t hartid, uint64_t dtb_pa) {
   using namespace k;
   bench::g_boot_marks.entry = arch::read_instret();  // boot_mm_init benchmark
@@ -107,6 +117,24 @@ extern "C" [[noreturn]] void kernel_main(uint64_t hartid, uint64_t dtb_pa) {
   // Kernel virtual memory: vmalloc/ioremap and guarded kernel stacks
   // (before the other harts, whose stacks come from vmalloc).
   if (!vmalloc_init() || !kernel_stacks_init()) panic("vmalloc: initialisation failed");
+  // Leave the .bss boot stack (no guard page below it) for a guarded one;
+  // the rest of boot, kmain and the shell run there (kernel/stack.h).
+  const KernelStack stack = alloc_kernel_stack(kKernelStackSize, arch::cpu_info(0).node);
+  if (!stack) panic("stack: no guarded stack for the boot hart");
+  BootContinuation cont{hartid, *fdt};
+  continue_on_stack(stack, kernel_main_guarded, &cont);
+}
+
+namespace {
+
+// The second half of kernel_main, on the boot hart's guarded stack.
+[[noreturn]] void kernel_main_guarded(void* arg) {
+  using namespace k;
+  // The continuation lives on the old boot stack, which stays (it is in
+  // .bss, part of the kernel image); copy it anyway.
+  const BootContinuation cont = *static_cast<const BootContinuation*>(arg);
+  const uint64_t hartid = cont.hartid;
+  const fdt::Fdt* fdt = &cont.fdt;
   kmem_cache_init(g_params.cmdline);
   initramfs::initramfs_init(fdt::chosen_initrd(*fdt));
 
@@ -136,3 +164,5 @@ extern "C" [[noreturn]] void kernel_main(uint64_t hartid, uint64_t dtb_pa) {
   if (auto init = cmdline_get(g_params.cmdline, "init")) run_init(*init);
   shell::run();
 }
+
+}  // namespace
