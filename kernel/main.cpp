@@ -150,7 +150,12 @@ namespace {
   if (!proc_init()) pr_err("proc: scheduler unavailable; no user programs\n");
   free_init_sections();
 
-  if (cmdline_has(g_params.cmdline, "oops_test")) oops_test_trigger();
+  if (auto what = cmdline_get(g_params.cmdline, "oops_test")) {
+    if (*what == "stack_overflow") oops_test_stack_overflow(false);
+    if (*what == "irq_stack_overflow") oops_test_stack_overflow(true);
+    if (*what == "irq") oops_test_trigger_in_irq();
+    oops_test_trigger();
+  }
 
   const auto result = selftest::run(g_params.selftest);
   pr_info("selftest: %u suites, %u passed, %u failed, %u skipped\n", result.suites, result.passed,
