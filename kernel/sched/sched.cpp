@@ -207,6 +207,13 @@ bool sched_init() {
 }
 
 void schedule() {
+  // Interrupt handlers run on the hart's IRQ stack (kernel/stack.h); a
+  // task switched out there would leave its frames on a stack the next
+  // interrupt reuses. Switches happen in sched_irq_exit instead.
+  if (arch::cpu_block()->irq_depth) {
+    pr_err("BUG: schedule() called from an interrupt handler; not switching\n");
+    return;
+  }
   const unsigned long flags = arch::irq_save();
   RunQueue& rq = this_rq();
   Task* prev = current();
