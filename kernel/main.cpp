@@ -5,6 +5,7 @@
 
 #include <arch/cpu.h>
 #include <arch/memory.h>
+#include <arch/pgtable.h>
 #include <arch/platform.h>
 
 #include "arch/riscv/boot/early.h"
@@ -149,6 +150,9 @@ namespace {
   // Processes: scheduler, ASIDs, syscall/page-fault handlers (issue 6).
   if (!proc_init()) pr_err("proc: scheduler unavailable; no user programs\n");
   free_init_sections();
+  // Kernel text/rodata read-only in the linear map too, and the image's
+  // page tables read-only (arch/pgtable.h).
+  if (!arch::mark_rodata_ro()) pr_err("pgtable: kernel image only partly write-protected\n");
 
   if (auto what = cmdline_get(g_params.cmdline, "oops_test")) {
     if (*what == "stack_overflow") oops_test_stack_overflow(false);
