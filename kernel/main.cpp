@@ -27,6 +27,7 @@
 #include "kernel/setup_memory.h"
 #include "kernel/stack.h"
 #include "fs/initramfs_boot.h"
+#include "mm/numa.h"
 #include "mm/slab.h"
 #include "mm/dma/dma_mapping.h"
 #include "mm/vmalloc.h"
@@ -120,7 +121,7 @@ extern "C" [[noreturn]] void kernel_main(uint64_t hartid, uint64_t dtb_pa) {
   if (!vmalloc_init() || !kernel_stacks_init()) panic("vmalloc: initialisation failed");
   // Leave the .bss boot stack (no guard page below it) for a guarded one;
   // the rest of boot, kmain and the shell run there (kernel/stack.h).
-  const KernelStack stack = alloc_kernel_stack(kKernelStackSize, arch::cpu_info(0).node);
+  const KernelStack stack = alloc_kernel_stack(kKernelStackSize, cpu_to_node(0));
   if (!stack) panic("stack: no guarded stack for the boot hart");
   BootContinuation cont{hartid, *fdt};
   continue_on_stack(stack, kernel_main_guarded, &cont);

@@ -7,6 +7,7 @@
 #include "kernel/printk.h"
 #include "lib/types.h"
 #include "mm/gfp.h"
+#include "mm/numa.h"
 #include "mm/vmalloc.h"
 
 extern "C" [[noreturn]] void arch_run_on_stack(uint64_t top, void (*fn)(void*), void* arg);
@@ -35,7 +36,7 @@ bool kernel_stacks_init() {
   for (unsigned cpu = 0; cpu < arch::nr_cpus(); ++cpu) {
     arch::CpuBlock* b = arch::cpu_block_of(cpu);
     if (!b) continue;
-    const int node = static_cast<int>(b->node);
+    const int node = cpu_to_node(cpu);  // the DT node, or the nearest with memory
     if (!b->overflow_sp) {
       const KernelStack s = alloc_kernel_stack(kOverflowStackSize, node);
       if (!s) {

@@ -5,6 +5,7 @@
 
 #include <arch/cpu.h>
 #include <arch/percpu.h>
+#include <arch/pgtable.h>
 
 #include "arch/riscv/kernel/csr.h"
 #include "arch/riscv/kernel/smp.h"
@@ -12,6 +13,8 @@
 #include "kernel/selftest.h"
 #include "kernel/stack.h"
 #include "lib/types.h"
+#include "mm/numa.h"
+#include "mm/page_map.h"
 #include "mm/vmalloc.h"
 
 extern "C" {
@@ -92,6 +95,12 @@ SELFTEST(stacks, every_irq_stack_is_guarded_vmalloc_on_its_node) {
     KEXPECT(is_guarded_vmalloc_stack(b->irq_stack_base, b->irq_stack_top));
     // The guard page above is unmapped too (every vmalloc area has one).
     KEXPECT(arch::probe_read(reinterpret_cast<void*>(b->irq_stack_top)));
+    // Node-local: every page of the stack on the CPU's node.
+    for (uint64_t va = b->irq_stack_base; va < b->irq_stack_top; va += kPageSize) {
+      const auto pte = arch::lookup_kernel_address(VirtAddr(va));
+      KASSERT(pte.has_value());
+      KEXPECT_EQ(static_cast<int>(phys_to_page(pte->pa)->nid), cpu_to_node(cpu));
+    }
     // One stack per hart.
     for (unsigned other = 0; other < cpu; ++other)
       KEXPECT(arch::cpu_block_of(other)->irq_stack_base != b->irq_stack_base);
