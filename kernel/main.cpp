@@ -5,6 +5,7 @@
 
 #include <arch/cpu.h>
 #include <arch/memory.h>
+#include <arch/pgtable.h>
 #include <arch/platform.h>
 
 #include "arch/riscv/boot/early.h"
@@ -26,6 +27,7 @@
 #include "kernel/setup_memory.h"
 #include "kernel/stack.h"
 #include "fs/initramfs_boot.h"
+#include "mm/numa.h"
 #include "mm/slab.h"
 #include "mm/dma/dma_mapping.h"
 #include "mm/vmalloc.h"
@@ -64,6 +66,16 @@ size_t boot_dtb_size() { return g_dtb_size; }
 const BootParams& boot_params() { return g_params; }
 
 }  // namespace k
+
+namespace {
+
+struct BootContinuation {
+  uint64_t hartid;
+  k::fdt::Fdt fdt;
+};
+[[noreturn]] void kernel_main_guarded(void* arg);
+
+}  // namespace
 
 extern "C" [[noreturn]] void kernel_main(uint64_t hartid, uint64_t dtb_pa) {
   using namespace k;
@@ -107,6 +119,24 @@ extern "C" [[noreturn]] void kernel_main(uint64_t hartid, uint64_t dtb_pa) {
   // Kernel virtual memory: vmalloc/ioremap and guarded kernel stacks
   // (before the other harts, whose stacks come from vmalloc).
   if (!vmalloc_init() || !kernel_stacks_init()) panic("vmalloc: initialisation failed");
+  // Leave the .bss boot stack (no guard page below it) for a guarded one;
+  // the rest of boot, kmain and the shell run there (kernel/stack.h).
+  const KernelStack stack = alloc_kernel_stack(kKernelStackSize, cpu_to_node(0));
+  if (!stack) panic("stack: no guarded stack for the boot hart");
+  BootContinuation cont{hartid, *fdt};
+  continue_on_stack(stack, kernel_main_guarded, &cont);
+}
+
+namespace {
+
+// The second half of kernel_main, on the boot hart's guarded stack.
+[[noreturn]] void kernel_main_guarded(void* arg) {
+  using namespace k;
+  // The continuation lives on the old boot stack, which stays (it is in
+  // .bss, part of the kernel image); copy it anyway.
+  const BootContinuation cont = *static_cast<const BootContinuation*>(arg);
+  const uint64_t hartid = cont.hartid;
+  const fdt::Fdt* fdt = &cont.fdt;
   kmem_cache_init(g_params.cmdline);
   initramfs::initramfs_init(fdt::chosen_initrd(*fdt));
 
@@ -121,8 +151,16 @@ extern "C" [[noreturn]] void kernel_main(uint64_t hartid, uint64_t dtb_pa) {
   // Processes: scheduler, ASIDs, syscall/page-fault handlers (issue 6).
   if (!proc_init()) pr_err("proc: scheduler unavailable; no user programs\n");
   free_init_sections();
+  // Kernel text/rodata read-only in the linear map too, and the image's
+  // page tables read-only (arch/pgtable.h).
+  if (!arch::mark_rodata_ro()) pr_err("pgtable: kernel image only partly write-protected\n");
 
-  if (cmdline_has(g_params.cmdline, "oops_test")) oops_test_trigger();
+  if (auto what = cmdline_get(g_params.cmdline, "oops_test")) {
+    if (*what == "stack_overflow") oops_test_stack_overflow(false);
+    if (*what == "irq_stack_overflow") oops_test_stack_overflow(true);
+    if (*what == "irq") oops_test_trigger_in_irq();
+    oops_test_trigger();
+  }
 
   const auto result = selftest::run(g_params.selftest);
   pr_info("selftest: %u suites, %u passed, %u failed, %u skipped\n", result.suites, result.passed,
@@ -136,3 +174,5 @@ extern "C" [[noreturn]] void kernel_main(uint64_t hartid, uint64_t dtb_pa) {
   if (auto init = cmdline_get(g_params.cmdline, "init")) run_init(*init);
   shell::run();
 }
+
+}  // namespace

@@ -7,7 +7,10 @@
 #include "kernel/printk.h"
 #include "lib/types.h"
 #include "mm/gfp.h"
+#include "mm/numa.h"
 #include "mm/vmalloc.h"
+
+extern "C" [[noreturn]] void arch_run_on_stack(uint64_t top, void (*fn)(void*), void* arg);
 
 namespace k {
 
@@ -32,18 +35,40 @@ void free_kernel_stack(KernelStack stack) {
 bool kernel_stacks_init() {
   for (unsigned cpu = 0; cpu < arch::nr_cpus(); ++cpu) {
     arch::CpuBlock* b = arch::cpu_block_of(cpu);
-    if (!b || b->overflow_sp) continue;
-    const KernelStack s = alloc_kernel_stack(kOverflowStackSize, static_cast<int>(b->node));
-    if (!s) {
-      pr_err("stack: no overflow stack for CPU %u; its stack overflows cannot be reported\n", cpu);
-      return false;
+    if (!b) continue;
+    const int node = cpu_to_node(cpu);  // the DT node, or the nearest with memory
+    if (!b->overflow_sp) {
+      const KernelStack s = alloc_kernel_stack(kOverflowStackSize, node);
+      if (!s) {
+        pr_err("stack: no overflow stack for CPU %u; its stack overflows cannot be reported\n",
+               cpu);
+        return false;
+      }
+      // Published before the trap entry may use it.
+      __atomic_store_n(&b->overflow_sp, s.top, __ATOMIC_RELEASE);
     }
-    // Published before the trap entry may use it.
-    __atomic_store_n(&b->overflow_sp, s.top, __ATOMIC_RELEASE);
+    if (!b->irq_stack_top) {
+      const KernelStack s = alloc_kernel_stack(kIrqStackSize, node);
+      if (!s) {
+        pr_err("stack: no interrupt stack for CPU %u\n", cpu);
+        return false;
+      }
+      // The trap code uses the IRQ stack once its top is set; interrupts
+      // are not on yet on any CPU this runs for.
+      b->irq_stack_base = s.base;
+      __atomic_store_n(&b->irq_stack_top, s.top, __ATOMIC_RELEASE);
+    }
   }
-  pr_info("stack: %zu-byte guarded overflow stacks for %u CPUs\n", kOverflowStackSize,
-          arch::nr_cpus());
+  pr_info("stack: %zu-byte overflow and %zu-byte interrupt stacks, guarded, for %u CPUs\n",
+          kOverflowStackSize, kIrqStackSize, arch::nr_cpus());
   return true;
+}
+
+void continue_on_stack(KernelStack stack, void (*fn)(void*), void* arg) {
+  arch::CpuBlock* b = arch::cpu_block();
+  b->stack_base = stack.base;
+  b->stack_top = stack.top;
+  arch_run_on_stack(stack.top, fn, arg);
 }
 
 }  // namespace k

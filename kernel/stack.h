@@ -9,9 +9,18 @@
 // the CPU and faulting address before panicking; a fault inside the guard
 // page below the current stack is reported the same way (trap.cpp).
 //
+// Every hart also has an interrupt stack of its own (CpuBlock::irq_stack_*):
+// an interrupt that arrives on a task stack moves there (trap.cpp
+// dispatch_interrupt, entry.S call_on_irq_stack), so handlers never eat
+// into the interrupted task's stack; exceptions stay where they happened.
+// The IRQ stack has the same guard pages and the same overflow report,
+// which names the stack ("task stack" or "irq stack").
+//
 // Boot order: kernel_stacks_init() after vmalloc_init() and before
-// smp_boot_secondaries(), which takes the secondary harts' stacks from
-// alloc_kernel_stack().
+// interrupts are enabled or smp_boot_secondaries() runs (which takes the
+// secondary harts' stacks from alloc_kernel_stack()). Then the boot hart
+// leaves its .bss stack (no guard page) through continue_on_stack(), so
+// every hart runs on a guarded stack from then on.
 #pragma once
 
 #include <cstddef>
@@ -22,6 +31,9 @@ namespace k {
 inline constexpr size_t kKernelStackSize = 16384;
 // Enough for the report, a register dump and panic().
 inline constexpr size_t kOverflowStackSize = 8192;
+// Interrupt handlers, including cross-calls that run self-test code
+// (Linux: IRQ_STACK_SIZE = THREAD_SIZE on riscv64).
+inline constexpr size_t kIrqStackSize = 16384;
 
 struct KernelStack {
   uint64_t base = 0;  // lowest mapped byte; the guard page lies below it
@@ -34,9 +46,15 @@ struct KernelStack {
 KernelStack alloc_kernel_stack(size_t size = kKernelStackSize, int node = -1);
 void free_kernel_stack(KernelStack stack);
 
-// Gives every CPU a guarded overflow stack (CpuBlock::overflow_sp).
+// Gives every CPU a guarded overflow stack (CpuBlock::overflow_sp) and a
+// guarded interrupt stack (CpuBlock::irq_stack_*), both from its node.
 // false (after pr_err) if vmalloc cannot provide them.
 bool kernel_stacks_init();
+
+// Moves the running context onto `stack` and continues in fn(arg), which
+// must not return; the CPU's stack bounds follow. For the boot hart, whose
+// first stack is in .bss with no guard page. Interrupts must be off.
+[[noreturn]] void continue_on_stack(KernelStack stack, void (*fn)(void*), void* arg);
 
 // Whether addr is in the guard page below a stack whose lowest byte is
 // stack_base.

@@ -207,6 +207,13 @@ bool sched_init() {
 }
 
 void schedule() {
+  // Interrupt handlers run on the hart's IRQ stack (kernel/stack.h); a
+  // task switched out there would leave its frames on a stack the next
+  // interrupt reuses. Switches happen in sched_irq_exit instead.
+  if (arch::cpu_block()->irq_depth) {
+    pr_err("BUG: schedule() called from an interrupt handler; not switching\n");
+    return;
+  }
   const unsigned long flags = arch::irq_save();
   RunQueue& rq = this_rq();
   Task* prev = current();
@@ -354,11 +361,17 @@ void sched_tick() {
     rq.need_resched.store(true, std::memory_order_relaxed);
   if (t->is_idle && rq.nr_running.load(std::memory_order_relaxed) > 0)
     rq.need_resched.store(true, std::memory_order_relaxed);
+  // The switch itself waits for sched_irq_exit(), off the IRQ stack.
+}
+
+void sched_irq_exit(bool interrupted_user) {
+  // Runs after every interrupt: the cheap tests first. g_current is set
+  // once this CPU takes part in scheduling (sched_init/sched_idle_entry).
   // Preempt only user code (see the header): the kernel holds no lock
   // there. Idle is always safe to leave.
-  if (rq.need_resched.load(std::memory_order_relaxed) &&
-      (arch::interrupted_user_mode() || t->is_idle))
-    schedule();
+  Task* t = this_cpu_read(g_current);
+  if (!t || !(interrupted_user || t->is_idle)) return;
+  if (this_cpu_ptr(&g_rq)->need_resched.load(std::memory_order_relaxed)) schedule();
 }
 
 namespace {

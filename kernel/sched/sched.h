@@ -4,8 +4,8 @@
 // returns to the CPU it last ran on). Idle CPUs wait in wfi.
 //
 // Kernel code is not preempted: a switch happens only in schedule(),
-// which callers reach voluntarily (sleep, yield, exit) or from the timer
-// tick when it interrupted user mode. So a plain spinlock is never held
+// which callers reach voluntarily (sleep, yield, exit) or on the way out
+// of an interrupt of user mode (sched_irq_exit). So a plain spinlock is never held
 // across a switch.
 #pragma once
 
@@ -27,8 +27,14 @@ bool sched_ready();
 Task* current();
 void schedule();
 void sched_yield();
-// Called on every CPU's timer tick (kernel/timer.cpp).
+// Called on every CPU's timer tick (kernel/timer.cpp), on the IRQ stack:
+// time slices and timed sleepers; asks for a switch (need_resched).
 void sched_tick();
+// Called by the trap code after an outermost interrupt, back on the
+// interrupted task's stack (a switch must not happen on the per-hart IRQ
+// stack): switches if the tick asked and the interrupt came from user
+// mode or the idle task.
+void sched_irq_exit(bool interrupted_user);
 
 // A task with a fresh kernel stack, not yet runnable. nullptr without
 // memory.

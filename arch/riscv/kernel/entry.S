@@ -6,10 +6,6 @@
  */
 #include "arch/riscv/kernel/asm_offsets.h"
 
-/* struct arch::CpuBlock::stack_base (static_asserted in trap.cpp). */
-#ifndef CPU_STACK_BASE
-#define CPU_STACK_BASE 64
-#endif
 /* A trap whose sp lies this far below the stack base counts as an
  * overflow; anything lower is some other stack (2^17 bytes). */
 #define STACK_OVERFLOW_WINDOW_SHIFT 17
@@ -112,9 +108,14 @@ trap_return:
   mv    sp, a0
   ld    t0, TF_SSTATUS(sp)
   andi  t1, t0, SSTATUS_SPP
-  bnez  t1, 3f
-  /* Back to U-mode: remember the kernel tp for the next trap. */
-  csrw  sscratch, tp
+  beqz  t1, .Lret_user
+  /*
+   * Back to S-mode: sstatus.SUM must be clear unless the trap came from
+   * inside the uaccess routines (issue 9 item 4). Bit 18 shifted to the
+   * sign bit: two instructions when all is well.
+   */
+  slli  t1, t0, 63 - SSTATUS_SUM_BIT
+  bltz  t1, .Lret_sum_set
 3:
   csrw  sstatus, t0
   ld    t0, TF_SEPC(sp)
@@ -151,6 +152,72 @@ trap_return:
   ld    x31, TF_REG(31)(sp)
   ld    x2, TF_REG(2)(sp)
   sret
+
+.Lret_user:
+  /* Back to U-mode: remember the kernel tp for the next trap. */
+  csrw  sscratch, tp
+  j     3b
+
+.Lret_sum_set:
+  /* trap_check_sum (trap.cpp) reports a leak and clears SUM in the frame. */
+  mv    a0, sp
+  call  trap_check_sum
+  ld    t0, TF_SSTATUS(sp)
+  j     3b
+
+/*
+ * void call_on_irq_stack(TrapFrame* tf, void (*fn)(TrapFrame*))
+ * Runs fn(tf) on this hart's interrupt stack (the idea of Linux's
+ * call_on_irq_stack). Meanwhile CpuBlock::stack_base/top describe the IRQ
+ * stack, so trap_entry's overflow check and the guard-page check guard it,
+ * and the interrupted stack's bounds wait in irq_task_base/top (for
+ * backtraces). The frame record below links the two stacks for the
+ * frame-pointer walk. Called with interrupts off, never on the IRQ stack.
+ */
+  .globl call_on_irq_stack
+  .balign 4
+call_on_irq_stack:
+  addi  sp, sp, -16
+  sd    ra, 8(sp)
+  sd    s0, 0(sp)
+  addi  s0, sp, 16
+  ld    t0, CPU_STACK_BASE(tp)
+  ld    t1, CPU_STACK_TOP(tp)
+  sd    t0, CPU_IRQ_TASK_BASE(tp)
+  sd    t1, CPU_IRQ_TASK_TOP(tp)
+  ld    t0, CPU_IRQ_STACK_BASE(tp)
+  ld    t1, CPU_IRQ_STACK_TOP(tp)
+  sd    t0, CPU_STACK_BASE(tp)
+  sd    t1, CPU_STACK_TOP(tp)
+  mv    sp, t1
+  jalr  a1
+  /* s0 is callee-saved: it still points at the frame record. */
+  ld    t0, CPU_IRQ_TASK_BASE(tp)
+  ld    t1, CPU_IRQ_TASK_TOP(tp)
+  sd    t0, CPU_STACK_BASE(tp)
+  sd    t1, CPU_STACK_TOP(tp)
+  addi  sp, s0, -16
+  ld    ra, 8(sp)
+  ld    s0, 0(sp)
+  addi  sp, sp, 16
+  ret
+
+/*
+ * void arch_run_on_stack(uint64_t top, void (*fn)(void*), void* arg)
+ * Moves to the stack whose top is `top` and calls fn(arg), which must not
+ * return (the boot hart leaving its .bss stack, kernel/stack.h). The
+ * caller sets CpuBlock::stack_base/top first. fp = 0 ends backtraces here.
+ */
+  .globl arch_run_on_stack
+  .balign 4
+arch_run_on_stack:
+  mv    sp, a0
+  li    s0, 0
+  mv    a0, a2
+  jalr  a1
+1:
+  wfi
+  j     1b
 
 /*
  * Access probes with exception fixups: each returns 0 if the access

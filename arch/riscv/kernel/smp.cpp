@@ -218,6 +218,32 @@ bool smp_call_on(unsigned cpu, void (*fn)(void*), void* arg) {
   return ok;
 }
 
+bool smp_call_self_irq(void (*fn)(void*), void* arg) {
+  if (!irqs_enabled()) return false;
+  while (g_call_lock.exchange(1, std::memory_order_acquire)) cpu_relax();
+  CallSlot& slot = *this_cpu_ptr(&g_call_slot);
+  const uint64_t before = slot.done.load(std::memory_order_acquire);
+  slot.arg = arg;
+  slot.fn.store(fn, std::memory_order_release);
+  // S-mode may raise its own software interrupt by writing sip.SSIP
+  // (Privileged spec 4.1.3): a self-IPI without a firmware call. With SIE
+  // and sie.SSIE on it is taken right after this instruction.
+  csr_set(sip, kSieSsie);
+  const uint64_t deadline = read_time() + timebase_hz();
+  bool ok = true;
+  while (slot.done.load(std::memory_order_acquire) == before) {
+    if (read_time() > deadline) {
+      ok = false;
+      slot.fn.store(nullptr, std::memory_order_release);
+      pr_err("smp: CPU %u did not take its own software interrupt\n", this_cpu());
+      break;
+    }
+    cpu_relax();
+  }
+  g_call_lock.store(0, std::memory_order_release);
+  return ok;
+}
+
 unsigned smp_call_others(void (*fn)(void*), void* arg) {
   unsigned answered = 0;
   for (unsigned cpu = 0; cpu < g_nr_cpus; ++cpu)

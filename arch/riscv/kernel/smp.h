@@ -45,6 +45,10 @@ unsigned nr_online_cpus();
 // Runs fn(arg) on `cpu` from its IPI handler and waits until it returned.
 // Returns false if the CPU is offline or does not answer.
 bool smp_call_on(unsigned cpu, void (*fn)(void*), void* arg);
+// Runs fn(arg) on this CPU from its software-interrupt handler (a
+// self-IPI through sip.SSIP) and waits for it. Interrupts must be enabled;
+// false if they are not or the interrupt never came.
+bool smp_call_self_irq(void (*fn)(void*), void* arg);
 // Runs fn(arg) on every other online CPU; returns how many answered.
 unsigned smp_call_others(void (*fn)(void*), void* arg);
 // Runs fn(arg) on every online CPU at the same time (this one included,

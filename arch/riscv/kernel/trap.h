@@ -58,4 +58,8 @@ bool probe_read(const volatile void* addr);
 bool probe_write(volatile void* addr);
 bool probe_exec(const void* addr);
 
+// How many trap returns to kernel code found sstatus.SUM set outside the
+// uaccess routines (each reported and cleared by entry.S/trap.cpp).
+uint64_t sum_leaks_caught();
+
 }  // namespace arch

@@ -16,6 +16,8 @@
 #include "mm/page_alloc.h"
 #include "mm/page_map.h"
 
+extern "C" char _start[], _etext[], _srodata[], _erodata[], _sdata[], _end[];
+
 namespace arch {
 namespace {
 
@@ -100,12 +102,70 @@ void finish_edit(KernelOps& ops, uint64_t va, uint64_t size) {
   ops.release_deferred();
 }
 
+// mark_rodata_ro() (below) has run: the kernel image's mappings and the
+// linear alias of its text, rodata, data and bss are final.
+std::atomic<bool> g_image_locked{false};
+
+// [a, a+asize) and [b, b+bsize) share a byte (no overflow near 2^64).
+bool overlaps(uint64_t a, uint64_t asize, uint64_t b, uint64_t bsize) {
+  return a <= b ? b - a < asize : a - b < bsize;
+}
+
+uint64_t linear_alias(const char* image_va) {
+  return reinterpret_cast<uint64_t>(phys_to_virt(virt_to_phys(image_va)));
+}
+
+// Whether an edit of [va, va+size) would touch what mark_rodata_ro()
+// locked: the image's own range, or the linear alias of text, rodata or
+// data/bss (where the image's page-table pages live). The freed init
+// pages in between belong to the page allocator and stay editable.
+bool touches_locked(uint64_t va, uint64_t size, const char* what) {
+  if (!g_image_locked.load(std::memory_order_acquire)) return false;
+  const Layout& l = g_layout;
+  const bool hit = overlaps(va, size, l.kernel_virt, l.kernel_size) ||
+                   overlaps(va, size, linear_alias(_start), _etext - _start) ||
+                   overlaps(va, size, linear_alias(_srodata), _erodata - _srodata) ||
+                   overlaps(va, size, linear_alias(_sdata), _end - _sdata);
+  if (hit)
+    pr_err("pgtable: %s 0x%llx+0x%llx refused: the kernel image is read-only after init\n", what,
+           static_cast<unsigned long long>(va), static_cast<unsigned long long>(size));
+  return hit;
+}
+
+// Calls fn(pa) for every table page below the root that translates part
+// of [lo, hi) (lo < hi, hi at most the end of `table`'s span).
+template <typename Fn>
+void for_each_table_below(const uint64_t* table, unsigned level, uint64_t lo, uint64_t hi,
+                          Fn&& fn) {
+  const uint64_t step = pte::level_size(level);
+  for (uint64_t va = lo;;) {
+    const uint64_t next = k::align_down(va, step) + step;  // 0 past the top
+    const uint64_t end = next == 0 || next > hi ? hi : next;
+    const uint64_t e = pt_detail::get_entry(&table[pte::index(va, level)]);
+    if (level > 0 && pte::is_valid(e) && !pte::is_leaf(e)) {
+      fn(pte::phys(e));
+      for_each_table_below(static_cast<const uint64_t*>(phys_to_virt(pte::phys(e))), level - 1, va,
+                           end, fn);
+    }
+    if (end == hi) break;
+    va = end;
+  }
+}
+
+template <typename Fn>
+void for_each_image_table(Fn&& fn) {
+  const Layout& l = g_layout;
+  for_each_table_below(static_cast<const uint64_t*>(phys_to_virt(g_early_boot.root_table)),
+                       l.levels - 1, l.kernel_virt, l.kernel_virt + l.kernel_size, fn);
+}
+
 }  // namespace
 
 pgprot_t pgprot_io() { return io_pte_flags(); }
 
 k::Result<void> map_kernel_range(k::VirtAddr va, k::PhysAddr pa, uint64_t size, pgprot_t prot,
                                  unsigned max_leaf_level) {
+  if (touches_locked(va.value(), size, "map")) return k::Errno::kEPERM;
   KernelOps ops;
   PtStatus st;
   {
@@ -122,6 +182,7 @@ k::Result<void> map_kernel_range(k::VirtAddr va, k::PhysAddr pa, uint64_t size, 
 }
 
 void unmap_kernel_range(k::VirtAddr va, uint64_t size) {
+  if (touches_locked(va.value(), size, "unmap")) return;
   KernelOps ops;
   PtStatus st;
   {
@@ -136,6 +197,7 @@ void unmap_kernel_range(k::VirtAddr va, uint64_t size) {
 }
 
 k::Result<void> protect_kernel_range(k::VirtAddr va, uint64_t size, pgprot_t prot) {
+  if (touches_locked(va.value(), size, "protect")) return k::Errno::kEPERM;
   KernelOps ops;
   PtStatus st;
   {
@@ -149,6 +211,7 @@ k::Result<void> protect_kernel_range(k::VirtAddr va, uint64_t size, pgprot_t pro
 k::Result<void> remap_kernel_page(k::VirtAddr va, k::PhysAddr pa, pgprot_t prot) {
   if (!va.page_aligned() || !pa.page_aligned() || !pte::is_valid(prot) || !pte::is_leaf(prot))
     return k::Errno::kEINVAL;
+  if (touches_locked(va.value(), k::kPageSize, "remap")) return k::Errno::kEPERM;
   k::IrqSpinLockGuard g(g_pt_lock);
   uint64_t* t = static_cast<uint64_t*>(phys_to_virt(g_early_boot.root_table));
   if (!is_canonical(va.value(), g_layout.levels)) return k::Errno::kEINVAL;
@@ -206,6 +269,49 @@ bool pgtable_init() {
       g_layout.levels == 3 ? "Sv39" : "Sv48",
       static_cast<unsigned long long>(g_early_boot.root_table.value()), added);
   return true;
+}
+
+bool mark_rodata_ro() {
+  const Layout& l = g_layout;
+  bool ok = true;
+  const auto protect = [&](uint64_t va, uint64_t size) {
+    if (!protect_kernel_range(k::VirtAddr(va), size, PAGE_KERNEL_RO).ok()) {
+      pr_err("pgtable: cannot make 0x%llx+0x%llx read-only\n", static_cast<unsigned long long>(va),
+             static_cast<unsigned long long>(size));
+      ok = false;
+    }
+  };
+  // The image's table pages (early boot took them from the .bss pool):
+  // first their image alias, written through their still-writable linear
+  // alias; then the linear aliases, which only edits linear-map tables.
+  // Nothing else edits the image's subtree meanwhile (its mappings are
+  // final once free_init_sections() ran), so the walks need no lock.
+  unsigned tables = 0, in_image = 0;
+  for_each_image_table([&](k::PhysAddr pa) {
+    ++tables;
+    if (pa.value() - l.kernel_phys < l.kernel_size) {
+      ++in_image;
+      protect(l.kernel_virt + (pa.value() - l.kernel_phys), k::kPageSize);
+    }
+  });
+  for_each_image_table(
+      [&](k::PhysAddr pa) { protect(reinterpret_cast<uint64_t>(phys_to_virt(pa)), k::kPageSize); });
+  // Text and rodata are read-only in the image already (W^X); their linear
+  // alias was RW until now (Linux does the same in mark_rodata_ro()).
+  protect(linear_alias(_start), static_cast<uint64_t>(_etext - _start));
+  protect(linear_alias(_srodata), static_cast<uint64_t>(_erodata - _srodata));
+  g_image_locked.store(true, std::memory_order_release);
+  pr_info(
+      "pgtable: kernel text/rodata read-only in the linear map; %u page-table pages of the image "
+      "(%u in .bss) read-only%s\n",
+      tables, in_image, ok ? "" : " (incomplete, see above)");
+  return ok;
+}
+
+bool rodata_ro_done() { return g_image_locked.load(std::memory_order_acquire); }
+
+void for_each_kernel_image_table(void (*fn)(k::PhysAddr pa, void* ctx), void* ctx) {
+  for_each_image_table([&](k::PhysAddr pa) { fn(pa, ctx); });
 }
 
 uint64_t nr_kernel_pgtable_pages() { return g_nr_tables.load(std::memory_order_relaxed); }

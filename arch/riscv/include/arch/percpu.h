@@ -28,6 +28,13 @@ struct CpuBlock {
   uint64_t node;         // 56: NUMA node of this hart
   uint64_t stack_base;   // 64: lowest address of the current kernel stack
   uint64_t stack_top;    // 72
+  // This hart's interrupt stack (kernel/stack.h). While an interrupt
+  // handler runs on it, stack_base/top above describe it and the bounds
+  // of the interrupted stack wait in irq_task_base/top.
+  uint64_t irq_stack_base;  // 80
+  uint64_t irq_stack_top;   // 88
+  uint64_t irq_task_base;   // 96
+  uint64_t irq_task_top;    // 104
 };
 
 inline CpuBlock* cpu_block() {

@@ -67,6 +67,19 @@ void walk_kernel_range(k::VirtAddr va, uint64_t size,
 // entries. false (after pr_err) without memory.
 bool pgtable_init();
 
+// After free_init_sections() (Linux mark_rodata_ro): the linear-map alias
+// of kernel text and rodata becomes read-only (the image alias already
+// is), and so do both aliases of the page-table pages below the root that
+// map the image; later map/unmap/protect/remap of the image range or of
+// the linear alias of its text, rodata, data and bss are refused (EPERM,
+// pr_err). The root stays writable. false (after pr_err) if a range could
+// not be protected.
+bool mark_rodata_ro();
+bool rodata_ro_done();
+// fn(pa, ctx) for every page-table page below the root that maps part of
+// the kernel image (self-tests).
+void for_each_kernel_image_table(void (*fn)(k::PhysAddr pa, void* ctx), void* ctx);
+
 // Page-table pages allocated by this layer and not yet freed.
 uint64_t nr_kernel_pgtable_pages();
 
