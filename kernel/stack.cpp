@@ -6,10 +6,20 @@
 
 #include "kernel/printk.h"
 #include "lib/types.h"
+#include "mm/accounting.h"
 #include "mm/gfp.h"
 #include "mm/vmalloc.h"
 
 namespace k {
+
+namespace {
+// A stack's pages are vmalloc pages counted as kernel stack while they
+// serve as one (mm/accounting.h).
+void reaccount_stack(KernelStack s, MmAcct from, MmAcct to) {
+  for (uint64_t va = s.base; va < s.top; va += kPageSize)
+    reaccount_pages(from, to, vmalloc_to_page(reinterpret_cast<void*>(va)), 0);
+}
+}  // namespace
 
 KernelStack alloc_kernel_stack(size_t size, int node) {
   // VM_GUARD_BELOW adds the low guard page; every area has a high one.
@@ -22,11 +32,14 @@ KernelStack alloc_kernel_stack(size_t size, int node) {
   KernelStack s;
   s.base = reinterpret_cast<uint64_t>(p);
   s.top = s.base + align_up(size, kPageSize);
+  reaccount_stack(s, MM_VMALLOC, MM_KSTACK);
   return s;
 }
 
 void free_kernel_stack(KernelStack stack) {
-  if (stack) vfree(reinterpret_cast<void*>(stack.base));
+  if (!stack) return;
+  reaccount_stack(stack, MM_KSTACK, MM_VMALLOC);
+  vfree(reinterpret_cast<void*>(stack.base));
 }
 
 bool kernel_stacks_init() {
