@@ -12,6 +12,7 @@
 #include "drivers/base/device.h"
 #include "fs/initramfs_boot.h"
 #include "kernel/proc/process.h"
+#include "kernel/proc/runner.h"
 #include "kernel/sched/sched.h"
 #include "kernel/selftest.h"
 #include "lib/fdt.h"
@@ -316,16 +317,13 @@ SELFTEST(fail_sweep, exec_user_program) {
   const char* path = "/bin/hello";
   if (!initramfs::rootfs().lookup(path).ok()) return t.skip("no /bin/hello in the initramfs");
   sweep(t, "spawn + exec /bin/hello", [path] {
-    const char* argv[] = {"hello", nullptr};
-    const char* envp[] = {nullptr};
-    auto pid = spawn_user(path, argv, envp);
-    if (!pid.ok()) return pid.error() == Errno::kENOMEM ? Run::kCleanError : Run::kBroken;
-    // The new process's own faults are not the caller's fail-nth: it runs
-    // to completion (the user-side sweep covers its allocations).
-    int status = -1;
-    auto w = do_wait4(pid.value(), &status, 0);
-    if (!w.ok() || w.value() != pid.value()) return Run::kBroken;
-    return status == 0 ? Run::kOk : Run::kBroken;
+    const char* argv[] = {path, nullptr};
+    // The program's KTAP lines become diagnostics of this case. Its own
+    // faults are not the caller's fail-nth: it runs to completion (the
+    // user-side sweep covers a process's allocations).
+    auto status = run_program(path, argv, "    # ");
+    if (!status.ok()) return status.error() == Errno::kENOMEM ? Run::kCleanError : Run::kBroken;
+    return status.value() == 0 ? Run::kOk : Run::kBroken;
   });
 }
 
