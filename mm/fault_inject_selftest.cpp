@@ -15,6 +15,7 @@
 #include "kernel/proc/runner.h"
 #include "kernel/sched/sched.h"
 #include "kernel/selftest.h"
+#include "kernel/shell.h"
 #include "lib/fdt.h"
 #include "lib/fdt_boot.h"
 #include "kernel/boot_info.h"
@@ -429,4 +430,23 @@ SELFTEST(faultinject, fail_nth_counts_calls_and_disarms) {
   KEXPECT_EQ(fail_nth_get(), 1u);
   fail_nth_set(0);
   if (p) __free_page(p);
+}
+
+SELFTEST(faultinject, shell_commands_show_set_and_reject) {
+  char show[] = "faultinject";
+  KEXPECT_EQ(shell::execute(show), 0);
+  char set[] = "faultinject failslab 5,0,0,9";
+  KEXPECT_EQ(shell::execute(set), 0);
+  KEXPECT_EQ(failslab.interval.load(), 5u);
+  KEXPECT_EQ(failslab.times.load(), 9);
+  char off[] = "faultinject failslab off";
+  KEXPECT_EQ(shell::execute(off), 0);
+  KEXPECT_EQ(failslab.interval.load(), 1u);
+  char bad_name[] = "faultinject nosuch 1,1,0,1";
+  KEXPECT_EQ(shell::execute(bad_name), 1);
+  char bad_attr[] = "faultinject failslab 1,101,0,1";
+  KEXPECT_EQ(shell::execute(bad_attr), 1);
+  KEXPECT_EQ(failslab.probability.load(), 0u);
+  char table[] = "memacct";
+  KEXPECT_EQ(shell::execute(table), 0);
 }
