@@ -37,7 +37,10 @@ set(HOST_MM_CORE_SOURCES
   ${REPO_ROOT}/mm/page_map.cpp
   ${REPO_ROOT}/mm/pcp.cpp
   ${REPO_ROOT}/mm/watermark.cpp
-  ${REPO_ROOT}/mm/zone.cpp)
+  ${REPO_ROOT}/mm/zone.cpp
+  ${REPO_ROOT}/mm/accounting.cpp
+  ${REPO_ROOT}/mm/fault_inject.cpp
+  ${REPO_ROOT}/lib/format.cpp)
 # The object allocators on top of it.
 set(HOST_SLAB_SOURCES
   ${REPO_ROOT}/mm/slab.cpp

@@ -30,6 +30,7 @@
 #include "mm/numa.h"
 #include "mm/slab.h"
 #include "mm/dma/dma_mapping.h"
+#include "mm/fault_inject.h"
 #include "mm/vmalloc.h"
 #include "kernel/shell.h"
 #include "lib/cmdline.h"
@@ -93,6 +94,7 @@ extern "C" [[noreturn]] void kernel_main(uint64_t hartid, uint64_t dtb_pa) {
   auto fdt = fdt::Fdt::parse(g_dtb, g_dtb_size);
   if (!fdt) panic("device tree became unreadable after early boot");
   parse_boot_params(*fdt);
+  fault_inject_setup(g_params.cmdline);  // fail_page_alloc= ... (mm/fault_inject.h)
   if (auto model = fdt->root().prop("model"))
     pr_info("Machine model: %.*s\n", static_cast<int>(model->str().value_or("?").size()),
             model->str().value_or("?").data());

@@ -10,7 +10,9 @@
 //   # Totals: pass:P fail:F skip:K
 //
 // Every suite also gets a final "nothing_lost" case comparing each
-// registered counter before and after the suite. Like seL4's test runner,
+// registered counter before and after the suite, and every page
+// accounting column of every zone (mm/accounting.h: a leak is named by
+// category and zone). Like seL4's test runner,
 // the runner checks at the end that every registered test ran exactly once
 // when "all" was selected.
 #include "kernel/selftest.h"
@@ -20,6 +22,7 @@
 
 #include "kernel/printk.h"
 #include "lib/format.h"
+#include "mm/accounting.h"
 
 extern "C" const k::selftest::Case __selftests_start[], __selftests_end[];
 extern "C" const k::selftest::Counter __selftest_counters_start[], __selftest_counters_end[];
@@ -58,6 +61,11 @@ size_t count_counters() {
 void read_counters(uint64_t* out) {
   for (size_t i = 0; i < count_counters(); ++i) out[i] = __selftest_counters_start[i].read();
 }
+
+// The page accounting before the running suite (too large for a stack).
+MmAccountingSnapshot g_acct_before;
+
+void print_acct_line(void*, const char* line) { printk_raw("        # mm accounting: %s\n", line); }
 
 }  // namespace
 
@@ -106,6 +114,7 @@ RunResult run(std::string_view selection) {
 
     uint64_t before[kMaxCounters], after[kMaxCounters];
     read_counters(before);
+    mm_accounting_snapshot(&g_acct_before);
     bool suite_failed = false;
     unsigned case_no = 0;
     for (const Case* c = s; c < __selftests_end; ++c) {
@@ -137,6 +146,7 @@ RunResult run(std::string_view selection) {
         lost = true;
       }
     }
+    if (!mm_accounting_verify(g_acct_before, print_acct_line, nullptr)) lost = true;
     ++case_no;
     if (lost) {
       printk_raw("    not ok %u nothing_lost\n", case_no);

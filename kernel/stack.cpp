@@ -6,6 +6,7 @@
 
 #include "kernel/printk.h"
 #include "lib/types.h"
+#include "mm/accounting.h"
 #include "mm/gfp.h"
 #include "mm/numa.h"
 #include "mm/vmalloc.h"
@@ -13,6 +14,15 @@
 extern "C" [[noreturn]] void arch_run_on_stack(uint64_t top, void (*fn)(void*), void* arg);
 
 namespace k {
+
+namespace {
+// A stack's pages are vmalloc pages counted as kernel stack while they
+// serve as one (mm/accounting.h).
+void reaccount_stack(KernelStack s, MmAcct from, MmAcct to) {
+  for (uint64_t va = s.base; va < s.top; va += kPageSize)
+    reaccount_pages(from, to, vmalloc_to_page(reinterpret_cast<void*>(va)), 0);
+}
+}  // namespace
 
 KernelStack alloc_kernel_stack(size_t size, int node) {
   // VM_GUARD_BELOW adds the low guard page; every area has a high one.
@@ -25,11 +35,14 @@ KernelStack alloc_kernel_stack(size_t size, int node) {
   KernelStack s;
   s.base = reinterpret_cast<uint64_t>(p);
   s.top = s.base + align_up(size, kPageSize);
+  reaccount_stack(s, MM_VMALLOC, MM_KSTACK);
   return s;
 }
 
 void free_kernel_stack(KernelStack stack) {
-  if (stack) vfree(reinterpret_cast<void*>(stack.base));
+  if (!stack) return;
+  reaccount_stack(stack, MM_KSTACK, MM_VMALLOC);
+  vfree(reinterpret_cast<void*>(stack.base));
 }
 
 bool kernel_stacks_init() {

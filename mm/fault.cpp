@@ -6,6 +6,7 @@
 #include <arch/user_pgtable.h>
 
 #include "mm/fault_bench.h"
+#include "mm/accounting.h"
 #include "mm/gfp.h"
 #include "mm/mm_struct.h"
 #include "mm/page_alloc.h"
@@ -74,6 +75,7 @@ FaultResult fill_new_page(const Vma& v, uint64_t addr, Page** out, bool* from_fi
   const bool zero = avail < kPageSize;
   Page* p = alloc_pages(GFP_KERNEL | __GFP_NOWARN | (zero && !timed ? __GFP_ZERO : 0), 0);
   if (!p) return FaultResult::kOom;
+  account_pages(MM_USER, p, 0, +1);  // mm/accounting.h
   fault_bench::timed_fill(timed, [&] {
     if (zero && timed) memset(page_address(p), 0, kPageSize);  // what __GFP_ZERO does
     if (avail) memcpy(page_address(p), v.file.data + off, avail);
@@ -135,6 +137,7 @@ FaultResult fault_locked(MmStruct* mm, uint64_t addr, FaultAccess access) {
       if (access != FaultAccess::kWrite) return FaultResult::kSegvAccErr;  // exec on data
       Page* p = alloc_pages(GFP_KERNEL | __GFP_ZERO | __GFP_NOWARN, 0);
       if (!p) return FaultResult::kOom;
+      account_pages(MM_USER, p, 0, +1);  // mm/accounting.h
       arch::user_pte_set(
           slot, arch::user_pte_make(page_to_phys(p), mm_detail::pte_flags_for(v->flags, true)));
       mm->rss_anon.fetch_add(1);
@@ -173,13 +176,14 @@ FaultResult fault_locked(MmStruct* mm, uint64_t addr, FaultAccess access) {
       }
       return FaultResult::kOom;
     }
+    account_pages(MM_USER, copy, 0, +1);  // mm/accounting.h
     fault_bench::timed_fill(fault_bench::stamped(va),
                             [&] { memcpy(page_address(copy), page_address(old), kPageSize); });
     arch::user_pte_set(slot, arch::user_pte_make(page_to_phys(copy), flags));
     // Every hart must drop the old translation before `old` can be freed
     // by its other user.
     arch::user_flush_tlb_range(&mm->pgd, va, va + kPageSize);
-    __free_pages(old, 0);
+    put_accounted_page(MM_USER, old);  // mm/accounting.h
     return FaultResult::kOk;
   }
   if (v->anonymous() && access == FaultAccess::kRead && g_zero_page_pa) {

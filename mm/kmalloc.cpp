@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "kernel/printk.h"
+#include "mm/accounting.h"
 #include "mm/page_alloc.h"
 #include "mm/page_map.h"
 #include "mm/slab.h"
@@ -73,6 +74,7 @@ void* kmalloc_large(size_t size, gfp_t gfp, int nid) {
   const unsigned order = get_order(size);
   Page* page = alloc_pages_node(nid, gfp | __GFP_COMP, order);
   if (!page) return nullptr;
+  account_pages(MM_KMALLOC_LARGE, page, order, +1);  // mm/accounting.h
   page->private_data = kLargeKmallocMagic;
   g_large_pages.fetch_add(uint64_t{1} << order, std::memory_order_relaxed);
   return page_address(page);
@@ -174,6 +176,7 @@ void kfree(const void* p) {
       const unsigned order = page->order;
       page->private_data = 0;
       g_large_pages.fetch_sub(uint64_t{1} << order, std::memory_order_relaxed);
+      account_pages(MM_KMALLOC_LARGE, page, order, -1);  // mm/accounting.h
       __free_pages(page, order);
       return;
     }

@@ -5,6 +5,7 @@
 #include <new>
 
 #include "kernel/printk.h"
+#include "mm/accounting.h"
 #include "mm/fault.h"
 #include "mm/gfp.h"
 #include "mm/page_alloc.h"
@@ -48,7 +49,7 @@ struct ZapBatch {
   void flush() {
     if (n == 0 && hi == 0) return;
     if (hi > lo) arch::user_flush_tlb_range(&mm->pgd, lo, hi);
-    for (unsigned i = 0; i < n; ++i) __free_pages(pages[i], 0);
+    for (unsigned i = 0; i < n; ++i) put_accounted_page(MM_USER, pages[i]);
     n = 0;
     lo = ~uint64_t{0};
     hi = 0;

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "kernel/printk.h"
+#include "mm/fault_inject.h"
 #include "mm/internal.h"
 #include "mm/mm_dump.h"
 #include "mm/numa.h"
@@ -196,6 +197,7 @@ void free_one_page(Zone& z, Page* page, uint64_t pfn, unsigned order) {
 }
 
 Page* alloc_pages_node(int nid, gfp_t gfp, unsigned order) {
+  if (should_fail_alloc_page(gfp, order)) return nullptr;  // mm/fault_inject.h
   if (order > MAX_ORDER) {
     if (!(gfp & __GFP_NOWARN))
       pr_warn("page allocation failure: order %u above MAX_ORDER %u\n", order, MAX_ORDER);

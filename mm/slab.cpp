@@ -12,6 +12,8 @@
 #include "kernel/panic.h"
 #include "kernel/printk.h"
 #include "lib/cmdline.h"
+#include "mm/accounting.h"
+#include "mm/fault_inject.h"
 #include "mm/kmalloc.h"
 #include "mm/numa.h"
 #include "mm/page_alloc.h"
@@ -300,6 +302,7 @@ inline void slab_put(const KmemCache* s, KmemCacheNode* n, Page* slab, void* obj
 Page* new_slab(KmemCache* s, gfp_t gfp, int nid) {
   Page* slab = alloc_pages_node(nid, (gfp & ~kGfpNotForPages) | s->allocflags, s->order);
   if (!slab) return nullptr;
+  account_pages(MM_SLAB, slab, s->order, +1);  // mm/accounting.h
   const uint32_t colour =
       s->colour > 1 ? s->colour_next.fetch_add(1, std::memory_order_relaxed) % s->colour : 0;
   slab->private_data = uint64_t{colour} * s->colour_off;
@@ -328,6 +331,7 @@ void discard_slab(KmemCache* s, Page* slab) {
   slab->slab.inuse = 0;
   slab->slab.objects = 0;
   slab->private_data = 0;
+  account_pages(MM_SLAB, slab, s->order, -1);  // mm/accounting.h
   __free_pages(slab, s->order);
 }
 
@@ -509,6 +513,7 @@ KmemCache* kmem_cache_create(const char* name, size_t size, size_t align, slab_f
 
 void* kmem_cache_alloc_node(KmemCache* s, gfp_t gfp, int nid) {
   if (!s) return nullptr;
+  if (should_failslab(s->object_size, gfp)) return nullptr;  // mm/fault_inject.h
   void* obj;
   const unsigned long irq = arch::irq_save();
   const unsigned cpu = arch::this_cpu();

@@ -14,6 +14,8 @@
 #include "lib/format.h"
 #include "lib/spinlock.h"
 #include "lib/types.h"
+#include "mm/accounting.h"
+#include "mm/fault_inject.h"
 #include "mm/page_alloc.h"
 #include "mm/page_map.h"
 
@@ -87,6 +89,7 @@ void ring_free(Page*& ring) {
     ListNode* next = p->lru.next;
     ring = next == &p->lru ? nullptr : page_from_lru(next);
     p->lru.unlink();
+    account_pages(MM_VMALLOC, p, 0, -1);  // mm/accounting.h
     __free_pages(p, 0);
   }
 }
@@ -163,6 +166,7 @@ VmapArea* find_vm_area(const void* addr) {
 void* __vmalloc_node(size_t size, size_t align, gfp_t gfp, int node, uint64_t vm_flags,
                      const void* caller) {
   if (size == 0) return nullptr;
+  if (should_fail_vmalloc(size, gfp)) return nullptr;  // mm/fault_inject.h
   if (!g_ready) {
     warn_alloc(size, gfp, "called before vmalloc_init()");
     return nullptr;
@@ -184,6 +188,7 @@ void* __vmalloc_node(size_t size, size_t align, gfp_t gfp, int node, uint64_t vm
       warn_alloc(size, gfp, "out of pages");
       goto fail;
     }
+    account_pages(MM_VMALLOC, p, 0, +1);  // mm/accounting.h
     ring_add(ring, p);
     ++a->nr_pages;
     if (!arch::map_kernel_range(VirtAddr(a->addr + i * kPageSize), page_to_phys(p), kPageSize,

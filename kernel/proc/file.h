@@ -25,8 +25,9 @@ struct OpenFile {
   const initramfs::Node* node = nullptr;  // kNode
   char* text = nullptr;                   // kSynthetic: kmalloc'd text, made at first read
   uint64_t text_len = 0;
-  int proc_pid = 0;      // kSynthetic: /proc/<pid>/status (0: self)
-  Pipe* pipe = nullptr;  // kPipeRead / kPipeWrite
+  int proc_pid = 0;       // kSynthetic: /proc/<pid>/status (0: self)
+  bool fail_nth = false;  // kSynthetic: /proc/<pid>/fail-nth instead of status
+  Pipe* pipe = nullptr;   // kPipeRead / kPipeWrite
   uint64_t pos = 0;
   uint32_t flags = 0;  // open flags (O_ACCMODE bits, O_DIRECTORY, ...)
   SpinLock lock;       // pos

@@ -20,6 +20,7 @@
 #include "lib/format.h"
 #include "mm/fault.h"
 #include "mm/fault_bench.h"
+#include "mm/fault_inject.h"
 #include "mm/kmalloc.h"
 #include "mm/mm_struct.h"
 
@@ -460,6 +461,22 @@ char* proc_status_text(int pid, size_t* len) {
   size_t n = format_proc_status(t, buf, kMax);
   *len = n < kMax ? n : kMax - 1;
   return buf;
+}
+
+bool proc_fail_nth_read(int pid, uint32_t* out) {
+  IrqSpinLockGuard g(g_proc_lock);
+  const Task* t = pid == 0 ? current() : find_locked(pid);
+  if (!t) return false;
+  *out = t->fail_nth.load(std::memory_order_relaxed);
+  return true;
+}
+
+bool proc_fail_nth_write(int pid, uint32_t n) {
+  IrqSpinLockGuard g(g_proc_lock);
+  Task* t = pid == 0 ? current() : find_locked(pid);
+  if (!t) return false;
+  fail_nth_arm(t->fail_nth, n);
+  return true;
 }
 
 void show_tasks() {

@@ -59,6 +59,11 @@ size_t format_proc_status(const Task* t, char* buf, size_t len);
 // kmalloc'd buffer; nullptr if no such task.
 char* proc_status_text(int pid, size_t* len);
 
+// /proc/<pid>/fail-nth (mm/fault_inject.h; pid 0 = the current task):
+// reads the task's counter or arms it; false if there is no such task.
+bool proc_fail_nth_read(int pid, uint32_t* out);
+bool proc_fail_nth_write(int pid, uint32_t n);
+
 // Live tasks (self-test leak counter).
 uint64_t nr_tasks();
 // Frees orphaned zombies (process context).

@@ -14,6 +14,7 @@
 #include "kernel/sched/sched.h"
 #include "kernel/selftest.h"
 #include "kernel/shell.h"
+#include "mm/accounting.h"
 #include "mm/page_alloc.h"
 #include "mm/kmalloc.h"
 #include "mm/slab.h"
@@ -166,6 +167,30 @@ SELFTEST(user, zz_free_pages_restored) {
          static_cast<unsigned long long>(k::g_user_suite_free_before),
          static_cast<unsigned long long>(after));
   KEXPECT_EQ(after, k::g_user_suite_free_before);
+}
+// The allocation-failure sweep (tests/user/fail_sweep.c), with every
+// accounting column checked afterwards: a failure path that leaks is named
+// by category and zone (mm/accounting.h).
+SELFTEST(user, fail_sweep) {
+  // Hundreds of fork/exec runs: it takes the qemu_virt_user scenario's
+  // time budget (boot with user.fail_sweep), or runs when user.only= names
+  // it; other scenarios keep theirs for the rest.
+  const std::string_view cmdline = k::boot_params().cmdline;
+  if (!k::cmdline_has(cmdline, "user.fail_sweep") && !k::cmdline_has(cmdline, "user.only")) {
+    t.skip("runs in qemu_virt_user (boot with user.fail_sweep)");
+    return;
+  }
+  static k::MmAccountingSnapshot before;  // too large for a kernel stack
+  k::slab_nr_pages_shrunk();
+  k::mm_accounting_snapshot(&before);
+  run_user_test(t, "fail_sweep");
+  k::slab_nr_pages_shrunk();
+  KEXPECT(k::mm_accounting_verify(
+      before,
+      [](void* ctx, const char* line) {
+        static_cast<k::selftest::Context*>(ctx)->diag("%s", line);
+      },
+      &t));
 }
 SELFTEST(user, fork_many) { run_user_test(t, "fork_many"); }
 SELFTEST(user, oom) { run_user_test(t, "oom"); }

@@ -20,6 +20,7 @@
 #include "kernel/proc/process.h"
 #include "kernel/sched/sched.h"
 #include "kernel/timer.h"
+#include "lib/cmdline.h"
 #include "lib/format.h"
 #include "mm/kmalloc.h"
 #include "mm/mm_struct.h"
@@ -207,7 +208,8 @@ int64_t do_stat_out(uint64_t ubuf, const KStat& st) {
   return copy_to_user(ubuf, &st, sizeof st) ? e(Errno::kEFAULT) : 0;
 }
 
-// /proc/self/status, /proc/<pid>/status.
+// /proc/self/status, /proc/<pid>/status, and the fault-injection counter
+// /proc/self/fail-nth, /proc/<pid>/fail-nth (mm/fault_inject.h).
 Result<OpenFile*> open_proc(const char* path) {
   const char* p = path + 6;  // after "/proc/"
   int pid = -1;
@@ -221,6 +223,15 @@ Result<OpenFile*> open_proc(const char* path) {
     if (q == p || *q != '/') return Errno::kENOENT;
     pid = v;
     p = q + 1;
+  }
+  if (strcmp(p, "fail-nth") == 0) {
+    uint32_t unused;
+    if (!proc_fail_nth_read(pid, &unused)) return Errno::kENOENT;
+    OpenFile* f = file_new(FileKind::kSynthetic);
+    if (!f) return Errno::kENOMEM;
+    f->proc_pid = pid == 0 ? cur()->pid : pid;
+    f->fail_nth = true;
+    return f;
   }
   if (strcmp(p, "status") != 0) return Errno::kENOENT;
   size_t len = 0;
@@ -275,6 +286,34 @@ int64_t sys_openat(int dirfd, uint64_t upath, uint32_t flags) {
   return ir.value();
 }
 
+// /proc/<pid>/fail-nth: the counter in decimal. No allocation on the way,
+// so reading it does not count as (or trip) an injection point.
+int64_t fail_nth_read(OpenFile* f, uint64_t ubuf, uint64_t len, uint64_t* pos) {
+  uint32_t v;
+  if (!proc_fail_nth_read(f->proc_pid, &v)) return e(Errno::kESRCH);
+  char text[16];
+  const size_t n = snformat(text, sizeof text, "%u\n", v);
+  if (*pos >= n) return 0;
+  const uint64_t m = n - *pos < len ? n - *pos : len;
+  if (copy_to_user(ubuf, text + *pos, m)) return e(Errno::kEFAULT);
+  *pos += m;
+  return static_cast<int64_t>(m);
+}
+
+// Arms /proc/<pid>/fail-nth with a decimal count (0 disarms), like
+// Linux's proc_fail_nth_write(); EINVAL for anything else.
+int64_t fail_nth_write(OpenFile* f, uint64_t ubuf, uint64_t len) {
+  char text[24];
+  if (len == 0 || len >= sizeof text) return e(Errno::kEINVAL);
+  if (copy_from_user(text, ubuf, len)) return e(Errno::kEFAULT);
+  size_t n = len;
+  while (n && (text[n - 1] == '\n' || text[n - 1] == ' ')) --n;
+  const auto v = parse_u64(std::string_view(text, n));
+  if (!v || *v > UINT32_MAX) return e(Errno::kEINVAL);
+  if (!proc_fail_nth_write(f->proc_pid, static_cast<uint32_t>(*v))) return e(Errno::kESRCH);
+  return static_cast<int64_t>(len);
+}
+
 // Reads from an open file at *pos (advancing it).
 int64_t file_read(OpenFile* f, uint64_t ubuf, uint64_t len, uint64_t* pos) {
   switch (f->kind) {
@@ -285,6 +324,7 @@ int64_t file_read(OpenFile* f, uint64_t ubuf, uint64_t len, uint64_t* pos) {
     case FileKind::kPipeWrite:
       return e(Errno::kEBADF);
     case FileKind::kSynthetic: {
+      if (f->fail_nth) return fail_nth_read(f, ubuf, len, pos);
       if (!f->text) {
         // Like procfs, the text is made during the first read, after the
         // destination is resident, so it describes the process as the
@@ -397,6 +437,8 @@ int64_t sys_write(int fd, uint64_t ubuf, uint64_t len) {
     r = console_write_user(ubuf, len);
   else if (f->kind == FileKind::kPipeWrite)
     r = pipe_write(f->pipe, ubuf, len);
+  else if (f->kind == FileKind::kSynthetic && f->fail_nth)
+    r = fail_nth_write(f, ubuf, len);
   else
     r = e(Errno::kEBADF);  // everything else is read-only
   file_put(f);

@@ -82,6 +82,9 @@ struct Task {
   // program's test case); inherited across fork and exec. Static string.
   const char* out_prefix = nullptr;
   bool out_bol = true;
+  // Fault injection: fail the N-th allocation from now (mm/fault_inject.h,
+  // /proc/<pid>/fail-nth); 0 = off. Not inherited.
+  std::atomic<uint32_t> fail_nth{0};
 
   bool is_user() const { return mm != nullptr; }
   // The user register frame at the top of the kernel stack.

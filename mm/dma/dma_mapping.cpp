@@ -7,6 +7,7 @@
 #include "kernel/printk.h"
 #include "lib/spinlock.h"
 #include "lib/string.h"
+#include "mm/accounting.h"
 #include "mm/dma/dma_coherent_pool.h"
 #include "mm/dma/dma_debug.h"
 #include "mm/dma/swiotlb.h"
@@ -220,6 +221,7 @@ void* dma_alloc_coherent(Device* dev, size_t size, DmaAddr* handle, gfp_t gfp) {
   DmaAddr bus;
   Page* page = alloc_reachable(dev, size, order, gfp, &bus);
   if (!page) return nullptr;
+  account_pages(MM_DMA, page, order, +1);  // mm/accounting.h
   const PhysAddr pa = page_to_phys(page);
   void* cpu = page_address(page);
   memset(cpu, 0, size);
@@ -231,6 +233,7 @@ void* dma_alloc_coherent(Device* dev, size_t size, DmaAddr* handle, gfp_t gfp) {
     const unsigned n = 1u << order;
     auto** pages = static_cast<Page**>(kmalloc_array(n, sizeof(Page*), gfp & ~__GFP_ZERO));
     if (!pages) {
+      account_pages(MM_DMA, page, order, -1);
       __free_pages(page, order);
       return nullptr;
     }
@@ -238,6 +241,7 @@ void* dma_alloc_coherent(Device* dev, size_t size, DmaAddr* handle, gfp_t gfp) {
     cpu = vmap(pages, n, VM_MAP, nc_prot);
     kfree(pages);
     if (!cpu) {
+      account_pages(MM_DMA, page, order, -1);
       __free_pages(page, order);
       return nullptr;
     }
@@ -274,6 +278,7 @@ void dma_free_coherent(Device* dev, size_t size, void* cpu_addr, DmaAddr handle)
            static_cast<unsigned long long>(handle.value()));
     return;
   }
+  account_pages(MM_DMA, phys_to_page(*pa), order, -1);  // mm/accounting.h
   __free_pages(phys_to_page(*pa), order);
   g_stats.coherent_pages_live.fetch_sub(int64_t{1} << order);
 }

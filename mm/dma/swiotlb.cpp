@@ -8,6 +8,8 @@
 #include "lib/spinlock.h"
 #include "lib/string.h"
 #include "mm/dma/swiotlb_slots.h"
+#include "mm/accounting.h"
+#include "mm/fault_inject.h"
 #include "mm/page_alloc.h"
 #include "mm/page_map.h"
 
@@ -73,6 +75,8 @@ bool swiotlb_init(size_t bytes) {
     pr_err("swiotlb: no memory for the slot tables\n");
     return false;
   }
+  account_pages(MM_DMA, page, order, +1);  // mm/accounting.h
+  account_pages(MM_DMA, virt_to_page(tables), torder, +1);
   g_pool.orig = reinterpret_cast<uint64_t*>(tables);
   g_pool.bitmap = reinterpret_cast<uint64_t*>(tables + nslots * sizeof(uint64_t));
   g_pool.alloc_size =
@@ -96,6 +100,7 @@ bool is_swiotlb_buffer(PhysAddr pa) { return g_pool.ready && g_pool.range.contai
 std::optional<PhysAddr> swiotlb_tbl_map_single(PhysAddr orig, size_t size, dma_data_direction dir) {
   (void)dir;
   if (!g_pool.ready || size == 0 || size > swiotlb_max_mapping_size()) return std::nullopt;
+  if (should_fail_swiotlb(size)) return std::nullopt;  // mm/fault_inject.h
   const uint64_t off = orig.value() & (kSwiotlbSlotSize - 1);
   // The first slot keeps orig's offset within a slot (Linux min_align_mask
   // idea): sub-slot alignment the driver relied on survives the bounce.

@@ -12,6 +12,7 @@
 #include "arch/riscv/boot/early.h"
 #include "kernel/printk.h"
 #include "lib/spinlock.h"
+#include "mm/accounting.h"
 #include "mm/gfp.h"
 #include "mm/page_alloc.h"
 #include "mm/page_map.h"
@@ -40,6 +41,7 @@ struct KernelOps {
   k::PhysAddr alloc_table() {
     k::Page* p = k::alloc_pages(k::GFP_KERNEL | k::__GFP_ZERO | k::__GFP_NOWARN, 0);
     if (!p) return k::PhysAddr(0);
+    k::account_pages(k::MM_PGTABLE, p, 0, +1);  // mm/accounting.h
     p->private_data = kPgtableMagic;
     g_nr_tables.fetch_add(1, std::memory_order_relaxed);
     return k::page_to_phys(p);
@@ -61,6 +63,7 @@ struct KernelOps {
       if (p && p->private_data == kPgtableMagic) {
         p->private_data = 0;
         g_nr_tables.fetch_sub(1, std::memory_order_relaxed);
+        k::account_pages(k::MM_PGTABLE, p, 0, -1);  // mm/accounting.h
         k::__free_pages(p, 0);
       } else {
         pr_debug("pgtable: boot-time table page 0x%llx emptied; not returned\n",

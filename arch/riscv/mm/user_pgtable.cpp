@@ -14,6 +14,7 @@
 #include "arch/riscv/mm/pte.h"
 #include "kernel/printk.h"
 #include "lib/spinlock.h"
+#include "mm/accounting.h"
 #include "mm/gfp.h"
 #include "mm/page_alloc.h"
 #include "mm/page_map.h"
@@ -45,9 +46,14 @@ constexpr unsigned kUserRootEntries = pte::kEntries / 2;
 
 k::PhysAddr alloc_table() {
   k::Page* p = k::alloc_pages(k::GFP_KERNEL | k::__GFP_ZERO | k::__GFP_NOWARN, 0);
-  return p ? k::page_to_phys(p) : k::PhysAddr(0);
+  if (!p) return k::PhysAddr(0);
+  k::account_pages(k::MM_PGTABLE, p, 0, +1);  // mm/accounting.h
+  return k::page_to_phys(p);
 }
-void free_table(k::PhysAddr pa) { k::__free_pages(k::phys_to_page(pa), 0); }
+void free_table(k::PhysAddr pa) {
+  k::account_pages(k::MM_PGTABLE, k::phys_to_page(pa), 0, -1);
+  k::__free_pages(k::phys_to_page(pa), 0);
+}
 
 unsigned asid_alloc() {
   if (g_asid_bits == 0) return 0;
