@@ -324,9 +324,9 @@ void walk_kernel_range(k::VirtAddr va, uint64_t size,
 bool pgtable_init() {
   tlb_init();
   // Linux preallocate_pgd_pages_range(): every root entry of the vmalloc
-  // range gets its second-level table now, so later kernel mappings never
-  // add root entries that user page tables (copies of the kernel half)
-  // would miss.
+  // range and of the per-CPU region above it gets its second-level table
+  // now, so later kernel mappings never add root entries that user page
+  // tables (copies of the kernel half) would miss.
   const unsigned top = g_layout.levels - 1;
   const uint64_t step = pte::level_size(top);
   uint64_t* root = static_cast<uint64_t*>(phys_to_virt(g_early_boot.root_table));
@@ -334,7 +334,7 @@ bool pgtable_init() {
   unsigned added = 0;
   k::IrqSpinLockGuard g(g_pt_lock);
   for (uint64_t va = k::align_down(g_layout.vmalloc_start, step);
-       va < g_layout.vmalloc_end && va >= k::align_down(g_layout.vmalloc_start, step); va += step) {
+       va < g_layout.percpu_end && va >= k::align_down(g_layout.vmalloc_start, step); va += step) {
     uint64_t* slot = &root[pte::index(va, top)];
     if (pt_detail::get_entry(slot)) continue;
     const k::PhysAddr t = ops.alloc_table();
