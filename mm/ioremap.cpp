@@ -50,8 +50,7 @@ void iounmap(volatile void* addr) {
            static_cast<unsigned long long>(reinterpret_cast<uint64_t>(addr)));
     return;
   }
-  arch::unmap_kernel_range(VirtAddr(a->addr), a->size);
-  free_vm_area(a);
+  vm_area_unmap_lazy(a);
 }
 
 }  // namespace k

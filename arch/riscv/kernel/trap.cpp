@@ -6,6 +6,7 @@
 
 #include <arch/percpu.h>
 #include <arch/platform.h>
+#include <arch/tlb.h>
 
 #include "arch/riscv/kernel/asm_offsets.h"
 #include "arch/riscv/kernel/csr.h"
@@ -232,6 +233,9 @@ extern "C" arch::TrapFrame* trap_handler(arch::TrapFrame* tf) {
   if (!tf->from_user() && is_page_fault(tf->scause) && cpu_block() &&
       k::in_stack_guard(tf->stval, cpu_block()->stack_base))
     report_stack_overflow(*tf);
+  // Before the exception table: a uaccess or probe touching a new vmalloc
+  // page this hart holds a stale invalid entry for is not a real fault.
+  if (!tf->from_user() && is_page_fault(tf->scause) && vmalloc_spurious_fault(tf->stval)) return tf;
   if (!tf->from_user() && fixup_exception(*tf)) return tf;
   if (handle_exception(*tf)) return tf;
   dump_trap(*tf, tf->from_user() ? "user exception" : "kernel exception");
