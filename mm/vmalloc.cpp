@@ -448,9 +448,15 @@ void vm_area_unmap_lazy(VmapArea* a) {
 void vmalloc_purge() { purge_lazy(); }
 
 uint64_t lazy_max_pages() {
-  unsigned fls = 0;
-  for (unsigned n = arch::nr_cpus(); n; n >>= 1) ++fls;
-  return uint64_t{fls} * ((32u << 20) / kPageSize);
+  static uint64_t cached_cpus, cached;  // nr_cpus() is fixed after boot
+  const unsigned cpus = arch::nr_cpus();
+  if (cpus != cached_cpus) {
+    unsigned fls = 0;
+    for (unsigned n = cpus; n; n >>= 1) ++fls;
+    cached = uint64_t{fls} * ((32u << 20) / kPageSize);
+    cached_cpus = cpus;
+  }
+  return cached;
 }
 
 bool is_vmalloc_addr(const void* addr) { return in_range(reinterpret_cast<uint64_t>(addr)); }

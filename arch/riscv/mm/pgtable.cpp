@@ -134,7 +134,17 @@ void finish_edit(KernelOps& ops, uint64_t va, uint64_t size) {
 
 }  // namespace
 
-pgprot_t pgprot_io() { return io_pte_flags(); }
+pgprot_t pgprot_io() {
+  // The ISA string is fixed at boot; parse it once, not per ioremap. Racing
+  // first callers store the same value.
+  static std::atomic<pgprot_t> cached{0};
+  pgprot_t p = cached.load(std::memory_order_relaxed);
+  if (!p) {
+    p = io_pte_flags();
+    cached.store(p, std::memory_order_relaxed);
+  }
+  return p;
+}
 
 k::Result<void> map_kernel_range(k::VirtAddr va, k::PhysAddr pa, uint64_t size, pgprot_t prot,
                                  unsigned max_leaf_level) {
