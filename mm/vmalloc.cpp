@@ -40,7 +40,13 @@ uint64_t g_lazy_pages;
 // them; a failed allocation drains the pools back into the free tree.
 // At most lazy_max_pages() pages of address space are pooled: what one
 // purge hands back.
-constexpr unsigned kPoolMaxPages = 32;  // area sizes (guards included) pooled
+constexpr unsigned kPoolMaxPages = 32;   // area sizes (guards included) pooled
+constexpr unsigned kPoolMaxAreas = 512;  // over all sizes
+// A purge also comes after this many lazily freed areas, whatever their
+// size: each holds a descriptor.
+constexpr unsigned kLazyMaxAreas = 512;
+// Spare descriptors kept after a purge found the pool short.
+constexpr unsigned kDescriptorHeadroom = 128;
 struct SizePool {
   VmapArea* head;
   unsigned n;
@@ -69,7 +75,8 @@ VmapArea* pool_pop(uint64_t pages) {
 // Under g_vmap_lock: keeps a purged area for reuse, or frees it.
 void pool_or_free(VmapArea* a) {
   const uint64_t pages = a->area_size() / kPageSize;
-  if (pages <= kPoolMaxPages && g_pooled_pages + pages <= lazy_max_pages()) {
+  if (pages <= kPoolMaxPages && g_nr_pooled < kPoolMaxAreas &&
+      g_pooled_pages + pages <= lazy_max_pages()) {
     SizePool& p = g_size_pools[pages];
     a->purge_next = p.head;
     p.head = a;
@@ -96,14 +103,18 @@ void drain_pools() {
 
 // Area descriptors, carved from whole pages and recycled, never returned
 // (like Linux's vmap_area_cachep keeps its slabs). vmalloc_init() sizes
-// the pool for kPoolInitialPages * 4096 / sizeof(VmapArea) live areas
-// (about 680) so that ordinary use never changes the number of free pages;
-// beyond that it grows a page at a time. Only used under g_vmap_lock.
-constexpr unsigned kPoolInitialPages = 16;
+// the pool for kPoolInitialPages * 4096 / sizeof(VmapArea) areas (about
+// 1460), enough for the live areas of ordinary use plus the lazily freed
+// (at most kLazyMaxAreas) and pooled (kPoolMaxAreas) ones, so that
+// ordinary use never changes the number of free pages; beyond that it
+// grows a page at a time, but only for live areas: get_vm_area() purges
+// and drains the size pools first. Only used under g_vmap_lock.
+constexpr unsigned kPoolInitialPages = 40;
 
 struct NodePool {
   VmapArea* free_list = nullptr;  // chained through `right`
   uint64_t pages = 0;
+  uint64_t nfree = 0;
 
   bool grow() {
     void* page = __get_free_page(GFP_ATOMIC | __GFP_NOWARN);
@@ -114,6 +125,7 @@ struct NodePool {
       VmapArea* n = new (&nodes[i]) VmapArea;
       n->right = free_list;
       free_list = n;
+      ++nfree;
     }
     return true;
   }
@@ -122,12 +134,14 @@ struct NodePool {
     if (!pool->free_list && !pool->grow()) return nullptr;
     VmapArea* n = pool->free_list;
     pool->free_list = n->right;
+    --pool->nfree;
     return n;
   }
   static void free(void* ctx, VmapArea* n) {
     auto* pool = static_cast<NodePool*>(ctx);
     n->right = pool->free_list;
     pool->free_list = n;
+    ++pool->nfree;
   }
 };
 NodePool g_pool;
@@ -215,7 +229,7 @@ void queue_lazy(VmapArea* a) {
     g_lazy_list = a;
     ++g_nr_lazy;
     g_lazy_pages += a->area_size() / kPageSize;
-    purge = g_lazy_pages > lazy_max_pages();
+    purge = g_lazy_pages > lazy_max_pages() || g_nr_lazy > kLazyMaxAreas;
   }
   if (purge) purge_lazy();
 }
@@ -278,13 +292,20 @@ VmapArea* get_vm_area(uint64_t size, uint64_t align, uint64_t vm_flags, const vo
     {
       IrqSpinLockGuard g(g_vmap_lock);
       a = align == kPageSize ? pool_pop((mapped + guards) / kPageSize) : nullptr;
-      if (!a) a = g_areas.alloc(mapped + guards, align);
-      if (a || attempt || (!g_lazy_list && !g_nr_pooled)) break;
+      // The tree may need two descriptors; rather than grow the descriptor
+      // pool while freed areas hold some, purge and drain first.
+      const bool held = g_lazy_list || g_nr_pooled;
+      if (!a && (attempt || g_pool.nfree >= 2 || !held)) a = g_areas.alloc(mapped + guards, align);
+      if (a || attempt || !held) break;
     }
     // Freed ranges may make room once purged and merged.
     purge_lazy();
     IrqSpinLockGuard g(g_vmap_lock);
     drain_pools();
+    // Still short: the live areas need the descriptors. Grow with some
+    // headroom so that the next few frees do not purge again at once.
+    while (g_pool.nfree < kDescriptorHeadroom && g_pool.grow()) {
+    }
   }
   if (!a) return nullptr;
   a->flags = vm_flags & ~VM_FREEING;
