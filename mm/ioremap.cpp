@@ -30,8 +30,16 @@ void* ioremap(PhysAddr phys, size_t size) {
   }
   a->phys_addr = base.value();
   a->nr_pages = len / kPageSize;
-  if (!arch::map_kernel_range(VirtAddr(a->addr), base, len, arch::pgprot_io(),
-                              big ? arch::kLeaf2M : arch::kLeaf4K)) {
+  // 4 KiB leaves through the batched path (one walk per leaf table).
+  const auto mapped =
+      big ? arch::map_kernel_range(VirtAddr(a->addr), base, len, arch::pgprot_io(), arch::kLeaf2M)
+          : arch::map_kernel_pages(
+                VirtAddr(a->addr), len / kPageSize,
+                [](uint64_t i, void* ctx) {
+                  return PhysAddr(static_cast<const PhysAddr*>(ctx)->value() + i * kPageSize);
+                },
+                const_cast<PhysAddr*>(&base), arch::pgprot_io());
+  if (!mapped) {
     pr_err("ioremap: cannot map 0x%llx+0x%zx\n", static_cast<unsigned long long>(phys.value()),
            size);
     free_vm_area(a);
@@ -50,8 +58,7 @@ void iounmap(volatile void* addr) {
            static_cast<unsigned long long>(reinterpret_cast<uint64_t>(addr)));
     return;
   }
-  arch::unmap_kernel_range(VirtAddr(a->addr), a->size);
-  free_vm_area(a);
+  vm_area_unmap_lazy(a);
 }
 
 }  // namespace k

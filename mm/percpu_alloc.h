@@ -7,20 +7,24 @@
 //   for (unsigned c = 0; c < arch::nr_cpus(); ++c) sum += *per_cpu_ptr(ctr, c);
 //   free_percpu(ctr);
 //
-// Design: every CPU's per-CPU area (arch percpu_init) is the static
-// template (.percpu, __percpu_start .. __percpu_end) followed by a dynamic
-// region of percpu_dynamic_reserve() bytes at offset
-// percpu_dynamic_offset(). This allocator hands out offsets inside that
-// region from a bitmap (16-byte units, first fit) and returns them as
-// "template addresses" __percpu_start + offset, exactly like the address
-// of a static DEFINE_PER_CPU variable: per_cpu_ptr(p, cpu) and
-// this_cpu_ptr(p) are then one add, O(1), with no table lookup. Such a
-// pointer must never be dereferenced itself.
+// Design: every CPU's per-CPU area is the start of a unit of virtual
+// space (arch::percpu_unit_size() bytes; all units the same size): the
+// static template (.percpu, __percpu_start .. __percpu_end), then the
+// first chunk's dynamic region of percpu_dynamic_reserve() bytes at
+// offset percpu_dynamic_offset(); later chunks of percpu_chunk_size()
+// bytes follow at page-aligned offsets, backed on demand with node-local
+// pages in every unit at once (arch::percpu_populate). Allocations are
+// runs of 16-byte units in a chunk's bitmap (first fit, chunks in address
+// order) returned as "template addresses" __percpu_start + offset, exactly
+// like the address of a static DEFINE_PER_CPU variable: per_cpu_ptr(p, cpu)
+// and this_cpu_ptr(p) are then one add, O(1), with no table lookup, for
+// every chunk. Such a pointer must never be dereferenced itself.
 //
-// Limit: the region is fixed at boot (64 KiB per CPU). When it is full,
-// alloc_percpu fails with a pr_warn. Linux instead adds chunks: vmalloc'd
-// areas placed at the same distance from every CPU's first chunk, so the
-// same offset arithmetic reaches them; growing that way is future work.
+// Where the units live is the arch's choice (RISC-V: a dedicated region
+// with a fixed per-CPU stride, docs/memory-layout.md "Per-CPU units";
+// Linux's congruent vmalloc areas do not fit when NUMA nodes' RAM is far
+// apart). A grown chunk that becomes empty is freed unless it is the only
+// empty one (one spare); percpu_shrink() frees the spare too.
 #pragma once
 
 #include <cstddef>
@@ -28,12 +32,14 @@
 
 namespace k {
 
-// Bytes of dynamic region each CPU's area must have after the template.
+// Bytes of the first chunk's dynamic region (after the template).
 size_t percpu_dynamic_reserve();
+// Bytes per CPU of each chunk added later; also the largest allocation.
+size_t percpu_chunk_size();
 // Offset of the dynamic region from the area's start (template size rounded
 // up to a cache line).
 size_t percpu_dynamic_offset();
-// Total bytes percpu_init must allocate per CPU.
+// Total bytes percpu_init must back per CPU (the first chunk).
 size_t percpu_area_size();
 // Called by percpu_init once every CPU's area is percpu_area_size() bytes:
 // enables alloc_percpu. Host tests call it after giving their fake CPUs
@@ -41,9 +47,10 @@ size_t percpu_area_size();
 void percpu_dynamic_init();
 bool percpu_dynamic_ready();
 
-// size bytes aligned to align (power of two, at most 4096; 0 means 16) on
-// every CPU, zeroed. nullptr (after a pr_warn) if the region is full or
-// the arguments are bad, or before percpu_dynamic_init.
+// size bytes (at most percpu_chunk_size()) aligned to align (power of
+// two, at most 4096; 0 means 16) on every CPU, zeroed; adds a chunk when
+// none has room. nullptr (after a pr_warn) without memory, when the units
+// are full, for bad arguments, or before percpu_dynamic_init.
 void* __alloc_percpu(size_t size, size_t align);
 inline void* alloc_percpu(size_t size, size_t align) { return __alloc_percpu(size, align); }
 template <typename T>
@@ -54,7 +61,12 @@ T* alloc_percpu() {
 // and ignored.
 void free_percpu(void* p);
 
-// Bytes of the dynamic region in use (self-test leak counter).
+// Frees every empty grown chunk, the spare included.
+void percpu_shrink();
+
+// Bytes allocated over all chunks (self-test leak counter).
 uint64_t percpu_dynamic_used();
+// Chunks, the first included (1 when nothing grew).
+uint64_t percpu_nr_chunks();
 
 }  // namespace k

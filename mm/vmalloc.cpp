@@ -29,17 +29,94 @@ SpinLock g_vmap_lock;
 VmapAllocator g_areas;
 bool g_ready;
 std::atomic<uint64_t> g_vmalloc_pages{0};
+// Freed areas whose ranges wait for a TLB purge (still busy in g_areas so
+// that nothing reuses them); under g_vmap_lock.
+VmapArea* g_lazy_list;
+uint64_t g_nr_lazy;
+uint64_t g_lazy_pages;
+
+// Purged small areas wait in per-size pools for reuse (Linux >= 6.9
+// vmap_node pool[]): a vmalloc of a common size then pops one instead of
+// splitting the free tree, and its page tables are still there. Pooled
+// areas stay busy in g_areas, marked VM_FREEING so that lookups ignore
+// them; a failed allocation drains the pools back into the free tree.
+// At most lazy_max_pages() pages of address space are pooled: what one
+// purge hands back.
+constexpr unsigned kPoolMaxPages = 32;   // area sizes (guards included) pooled
+constexpr unsigned kPoolMaxAreas = 512;  // over all sizes
+// A purge also comes after this many lazily freed areas, whatever their
+// size: each holds a descriptor.
+constexpr unsigned kLazyMaxAreas = 512;
+// Spare descriptors kept after a purge found the pool short.
+constexpr unsigned kDescriptorHeadroom = 128;
+struct SizePool {
+  VmapArea* head;
+  unsigned n;
+};
+SizePool g_size_pools[kPoolMaxPages + 1];
+uint64_t g_nr_pooled;
+uint64_t g_pooled_pages;
+
+// Under g_vmap_lock: a pooled area of `pages` pages, or nullptr.
+VmapArea* pool_pop(uint64_t pages) {
+  if (pages > kPoolMaxPages) return nullptr;
+  SizePool& p = g_size_pools[pages];
+  VmapArea* a = p.head;
+  if (!a) return nullptr;
+  p.head = a->purge_next;
+  --p.n;
+  --g_nr_pooled;
+  g_pooled_pages -= pages;
+  a->purge_next = nullptr;
+  a->page_ring = nullptr;
+  a->nr_pages = 0;
+  a->phys_addr = 0;
+  return a;
+}
+
+// Under g_vmap_lock: keeps a purged area for reuse, or frees it.
+void pool_or_free(VmapArea* a) {
+  const uint64_t pages = a->area_size() / kPageSize;
+  if (pages <= kPoolMaxPages && g_nr_pooled < kPoolMaxAreas &&
+      g_pooled_pages + pages <= lazy_max_pages()) {
+    SizePool& p = g_size_pools[pages];
+    a->purge_next = p.head;
+    p.head = a;
+    ++p.n;
+    ++g_nr_pooled;
+    g_pooled_pages += pages;
+    return;
+  }
+  g_areas.free(a);
+}
+
+// Under g_vmap_lock: every pooled area back to the free tree.
+void drain_pools() {
+  for (SizePool& p : g_size_pools) {
+    while (VmapArea* a = p.head) {
+      p.head = a->purge_next;
+      g_areas.free(a);
+    }
+    p.n = 0;
+  }
+  g_nr_pooled = 0;
+  g_pooled_pages = 0;
+}
 
 // Area descriptors, carved from whole pages and recycled, never returned
 // (like Linux's vmap_area_cachep keeps its slabs). vmalloc_init() sizes
-// the pool for kPoolInitialPages * 4096 / sizeof(VmapArea) live areas
-// (about 680) so that ordinary use never changes the number of free pages;
-// beyond that it grows a page at a time. Only used under g_vmap_lock.
-constexpr unsigned kPoolInitialPages = 16;
+// the pool for kPoolInitialPages * 4096 / sizeof(VmapArea) areas (about
+// 1460), enough for the live areas of ordinary use plus the lazily freed
+// (at most kLazyMaxAreas) and pooled (kPoolMaxAreas) ones, so that
+// ordinary use never changes the number of free pages; beyond that it
+// grows a page at a time, but only for live areas: get_vm_area() purges
+// and drains the size pools first. Only used under g_vmap_lock.
+constexpr unsigned kPoolInitialPages = 40;
 
 struct NodePool {
   VmapArea* free_list = nullptr;  // chained through `right`
   uint64_t pages = 0;
+  uint64_t nfree = 0;
 
   bool grow() {
     void* page = __get_free_page(GFP_ATOMIC | __GFP_NOWARN);
@@ -50,6 +127,7 @@ struct NodePool {
       VmapArea* n = new (&nodes[i]) VmapArea;
       n->right = free_list;
       free_list = n;
+      ++nfree;
     }
     return true;
   }
@@ -58,12 +136,14 @@ struct NodePool {
     if (!pool->free_list && !pool->grow()) return nullptr;
     VmapArea* n = pool->free_list;
     pool->free_list = n->right;
+    --pool->nfree;
     return n;
   }
   static void free(void* ctx, VmapArea* n) {
     auto* pool = static_cast<NodePool*>(ctx);
     n->right = pool->free_list;
     pool->free_list = n;
+    ++pool->nfree;
   }
 };
 NodePool g_pool;
@@ -96,6 +176,77 @@ void ring_free(Page*& ring) {
 
 bool in_range(uint64_t va) {
   return va >= arch::g_layout.vmalloc_start && va < arch::g_layout.vmalloc_end;
+}
+
+// Takes the lazy list, flushes every hart once for the span it covers
+// (usually a full flush), then frees the ranges.
+void purge_lazy() {
+  VmapArea* list;
+  uint64_t lo = ~uint64_t{0}, hi = 0;
+  {
+    IrqSpinLockGuard g(g_vmap_lock);
+    list = g_lazy_list;
+    g_lazy_list = nullptr;
+    for (VmapArea* a = list; a; a = a->purge_next) {
+      if (a->va_start < lo) lo = a->va_start;
+      if (a->va_end > hi) hi = a->va_end;
+    }
+  }
+  if (!list) return;
+  // Tables the lazily unmapped ranges emptied go now, after the flush.
+  VmapArea* cursor = list;
+  arch::flush_and_prune_kernel_ranges(
+      lo, hi - lo,
+      [](void* ctx, uint64_t* va, uint64_t* len) {
+        VmapArea*& c = *static_cast<VmapArea**>(ctx);
+        if (!c) return false;
+        *va = c->va_start;
+        *len = c->area_size();
+        c = c->purge_next;
+        return true;
+      },
+      &cursor);
+  IrqSpinLockGuard g(g_vmap_lock);
+  while (list) {
+    VmapArea* next = list->purge_next;
+    --g_nr_lazy;
+    g_lazy_pages -= list->area_size() / kPageSize;
+    pool_or_free(list);
+    list = next;
+  }
+}
+
+// The teardown shared by vfree, vunmap and iounmap: PTEs cleared, this
+// hart flushed (a use-after-free here faults at once), the range queued
+// for the next purge.
+void unmap_lazy(VmapArea* a) {
+  arch::unmap_kernel_range_noflush(VirtAddr(a->addr), a->size);
+  arch::local_flush_tlb_range(a->addr, a->size);
+}
+
+void queue_lazy(VmapArea* a) {
+  bool purge;
+  {
+    IrqSpinLockGuard g(g_vmap_lock);
+    a->purge_next = g_lazy_list;
+    g_lazy_list = a;
+    ++g_nr_lazy;
+    g_lazy_pages += a->area_size() / kPageSize;
+    purge = g_lazy_pages > lazy_max_pages() || g_nr_lazy > kLazyMaxAreas;
+  }
+  if (purge) purge_lazy();
+}
+
+// pa_of for map_kernel_pages over a page ring (called in order of i).
+PhysAddr next_ring_page(uint64_t, void* ctx) {
+  Page*& cur = *static_cast<Page**>(ctx);
+  const PhysAddr pa = page_to_phys(cur);
+  cur = page_from_lru(cur->lru.next);
+  return pa;
+}
+
+PhysAddr page_array_pa(uint64_t i, void* ctx) {
+  return page_to_phys(static_cast<Page* const*>(ctx)[i]);
 }
 
 void warn_alloc(uint64_t size, gfp_t gfp, const char* why) {
@@ -139,8 +290,26 @@ VmapArea* get_vm_area(uint64_t size, uint64_t align, uint64_t vm_flags, const vo
   if (mapped < size || mapped + guards < mapped) return nullptr;
   if (align < kPageSize) align = kPageSize;
   if (!is_pow2(align)) return nullptr;
-  IrqSpinLockGuard g(g_vmap_lock);
-  VmapArea* a = g_areas.alloc(mapped + guards, align);
+  VmapArea* a;
+  for (int attempt = 0;; ++attempt) {
+    {
+      IrqSpinLockGuard g(g_vmap_lock);
+      a = align == kPageSize ? pool_pop((mapped + guards) / kPageSize) : nullptr;
+      // The tree may need two descriptors; rather than grow the descriptor
+      // pool while freed areas hold some, purge and drain first.
+      const bool held = g_lazy_list || g_nr_pooled;
+      if (!a && (attempt || g_pool.nfree >= 2 || !held)) a = g_areas.alloc(mapped + guards, align);
+      if (a || attempt || !held) break;
+    }
+    // Freed ranges may make room once purged and merged.
+    purge_lazy();
+    IrqSpinLockGuard g(g_vmap_lock);
+    drain_pools();
+    // Still short: the live areas need the descriptors. Grow with some
+    // headroom so that the next few frees do not purge again at once.
+    while (g_pool.nfree < kDescriptorHeadroom && g_pool.grow()) {
+    }
+  }
   if (!a) return nullptr;
   a->flags = vm_flags & ~VM_FREEING;
   a->size = mapped;
@@ -186,27 +355,30 @@ void* __vmalloc_node(size_t size, size_t align, gfp_t gfp, int node, uint64_t vm
     Page* p = alloc_pages_node(node, gfp & ~__GFP_COMP, 0);
     if (!p) {
       warn_alloc(size, gfp, "out of pages");
-      goto fail;
+      ring_free(ring);
+      free_vm_area(a);
+      return nullptr;
     }
     account_pages(MM_VMALLOC, p, 0, +1);  // mm/accounting.h
     ring_add(ring, p);
-    ++a->nr_pages;
-    if (!arch::map_kernel_range(VirtAddr(a->addr + i * kPageSize), page_to_phys(p), kPageSize,
-                                arch::PAGE_KERNEL, arch::kLeaf4K)) {
-      warn_alloc(size, gfp, "out of page-table pages");
-      goto fail;
-    }
+  }
+  Page* cursor = ring;
+  if (!arch::map_kernel_pages(VirtAddr(a->addr), nr, next_ring_page, &cursor, arch::PAGE_KERNEL)) {
+    warn_alloc(size, gfp, "out of page-table pages");
+    ring_free(ring);
+    free_vm_area(a);  // nothing stayed mapped: no TLB entry to purge
+    return nullptr;
   }
   a->page_ring = ring;
-  arch::flush_cache_vmap(a->addr, a->size);
+  a->nr_pages = nr;
+  // A kernel stack is touched by the trap entry, which cannot take the
+  // spurious-fault fixup on it: that one is flushed everywhere.
+  if (vm_flags & VM_GUARD_BELOW)
+    arch::flush_cache_vmap_all_harts(a->addr, a->size);
+  else
+    arch::flush_cache_vmap(a->addr, a->size);
   g_vmalloc_pages.fetch_add(nr, std::memory_order_relaxed);
   return reinterpret_cast<void*>(a->addr);
-
-fail:
-  arch::unmap_kernel_range(VirtAddr(a->addr), a->size);
-  ring_free(ring);
-  free_vm_area(a);
-  return nullptr;
 }
 
 void* vmalloc(size_t size) {
@@ -251,12 +423,12 @@ void vfree(const void* addr) {
   if (!addr) return;
   VmapArea* a = claim_area(addr, VM_ALLOC, "vfree", __builtin_return_address(0));
   if (!a) return;
-  // Every hart's TLB is flushed before a page can be reused.
-  arch::unmap_kernel_range(VirtAddr(a->addr), a->size);
+  unmap_lazy(a);
   const uint64_t nr = a->nr_pages;
   ring_free(a->page_ring);
+  a->nr_pages = 0;
   g_vmalloc_pages.fetch_sub(nr, std::memory_order_relaxed);
-  free_vm_area(a);
+  queue_lazy(a);
 }
 
 void* vmap(Page* const* pages, unsigned count, uint64_t flags, uint64_t prot) {
@@ -269,14 +441,17 @@ void* vmap(Page* const* pages, unsigned count, uint64_t flags, uint64_t prot) {
     return nullptr;
   }
   for (unsigned i = 0; i < count; ++i) {
-    if (!pages[i] ||
-        !arch::map_kernel_range(VirtAddr(a->addr + uint64_t{i} * kPageSize), page_to_phys(pages[i]),
-                                kPageSize, prot, arch::kLeaf4K)) {
-      pr_warn("vmap: cannot map page %u of %u\n", i, count);
-      arch::unmap_kernel_range(VirtAddr(a->addr), a->size);
+    if (!pages[i]) {
+      pr_warn("vmap: page %u of %u is null\n", i, count);
       free_vm_area(a);
       return nullptr;
     }
+  }
+  if (!arch::map_kernel_pages(VirtAddr(a->addr), count, page_array_pa, const_cast<Page**>(pages),
+                              prot)) {
+    pr_warn("vmap: cannot map %u pages\n", count);
+    free_vm_area(a);
+    return nullptr;
   }
   a->nr_pages = count;
   arch::flush_cache_vmap(a->addr, a->size);
@@ -287,8 +462,27 @@ void vunmap(const void* addr) {
   if (!addr) return;
   VmapArea* a = claim_area(addr, VM_MAP, "vunmap", __builtin_return_address(0));
   if (!a) return;
-  arch::unmap_kernel_range(VirtAddr(a->addr), a->size);
-  free_vm_area(a);
+  unmap_lazy(a);
+  queue_lazy(a);
+}
+
+void vm_area_unmap_lazy(VmapArea* a) {
+  unmap_lazy(a);
+  queue_lazy(a);
+}
+
+void vmalloc_purge() { purge_lazy(); }
+
+uint64_t lazy_max_pages() {
+  static uint64_t cached_cpus, cached;  // nr_cpus() is fixed after boot
+  const unsigned cpus = arch::nr_cpus();
+  if (cpus != cached_cpus) {
+    unsigned fls = 0;
+    for (unsigned n = cpus; n; n >>= 1) ++fls;
+    cached = uint64_t{fls} * ((32u << 20) / kPageSize);
+    cached_cpus = cpus;
+  }
+  return cached;
 }
 
 bool is_vmalloc_addr(const void* addr) { return in_range(reinterpret_cast<uint64_t>(addr)); }
@@ -305,6 +499,7 @@ void vmallocinfo_dump() {
   IrqSpinLockGuard g(g_vmap_lock);
   g_areas.for_each_busy(
       [](const VmapArea& a, void*) {
+        if (a.flags & VM_FREEING) return;  // freed, waiting for the purge
         // Linux /proc/vmallocinfo: range, size (guard included), caller,
         // pages=, phys=, kind, N<node>=<pages>.
         char extra[96];
@@ -351,7 +546,12 @@ uint64_t nr_vmalloc_pages() { return g_vmalloc_pages.load(std::memory_order_rela
 uint64_t nr_vmap_areas() {
   if (!g_ready) return 0;
   IrqSpinLockGuard g(g_vmap_lock);
-  return g_areas.nr_busy();
+  return g_areas.nr_busy() - g_nr_lazy - g_nr_pooled;
+}
+
+uint64_t nr_lazy_vmap_pages() {
+  IrqSpinLockGuard g(g_vmap_lock);
+  return g_lazy_pages;
 }
 
 }  // namespace k

@@ -4,9 +4,19 @@
 // Every area is followed by one unmapped guard page, so running off the
 // end of one faults instead of corrupting the next. Pages come from the
 // buddy allocator one at a time (node-local for vmalloc_node) and are
-// mapped with 4 KiB kernel RW leaves; the mapping is visible on every hart
-// before the address is returned, and on vfree every hart's TLB is flushed
-// before a page goes back. Address ranges come from the O(log n) free-area
+// mapped with 4 KiB kernel RW leaves (one walk from the root per leaf
+// table); the mapping is visible on every hart before the address is
+// returned (this hart flushes; the others fix up a stale entry on first
+// touch, arch/tlb.h flush_cache_vmap).
+//
+// Lazy purge (Linux vmap_lazy_nr / lazy_max_pages): vfree, vunmap and
+// iounmap clear the PTEs and flush only this hart; the virtual range is
+// not reused until a purge has flushed every hart's TLB, batched once
+// lazy_max_pages() pages of freed ranges have piled up (or an allocation
+// finds no room, or vmalloc_purge() is called). Pages go back to the
+// buddy allocator at once, like Linux: another hart can reach them only
+// through a stale entry for an address that was freed, i.e. through a
+// use-after-free. Address ranges come from the O(log n) free-area
 // allocator in mm/vmap_area.h.
 //
 // Boot order: vmalloc_init() once the page allocator works (right after
@@ -79,12 +89,24 @@ VmapArea* find_vm_area(const void* addr);
 // marks VM_FREEING so that no one else can claim it (the first step of
 // every teardown: a second vfree of the same address finds nothing).
 VmapArea* claim_vm_area(const void* addr, uint64_t want);
+// Teardown of a claimed area whose pages the caller owns: unmaps it
+// (this hart flushed) and queues the range for the lazy purge.
+void vm_area_unmap_lazy(VmapArea* area);
 
 // Prints every live area like Linux /proc/vmallocinfo.
 void vmallocinfo_dump();
 
-// Leak counters: pages owned by vmalloc areas, live areas of any kind.
+// Flushes every hart's TLB for the lazily freed ranges and returns them to
+// the free-area allocator (Linux vm_unmap_aliases).
+void vmalloc_purge();
+// How many pages of freed ranges trigger a purge: 32 MiB times
+// fls(CPUs), as Linux's lazy_max_pages().
+uint64_t lazy_max_pages();
+
+// Leak counters: pages owned by vmalloc areas, live areas of any kind
+// (lazily freed ones not counted), freed ranges waiting for a purge.
 uint64_t nr_vmalloc_pages();
 uint64_t nr_vmap_areas();
+uint64_t nr_lazy_vmap_pages();
 
 }  // namespace k

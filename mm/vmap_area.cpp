@@ -70,6 +70,64 @@ VmapArea* erase(VmapArea* t, uint64_t key) {
   return t;
 }
 
+// The busy tree carries no augmented value, so its edits skip update()
+// and recursion on the search path (vmalloc's fast path, issue 8):
+
+// Splits t (keys < key to *l, >= key to *r) with no augmentation.
+void split_plain(VmapArea* t, uint64_t key, VmapArea** l, VmapArea** r) {
+  while (t) {
+    if (t->va_start < key) {
+      *l = t;
+      l = &t->right;
+      t = t->right;
+    } else {
+      *r = t;
+      r = &t->left;
+      t = t->left;
+    }
+  }
+  *l = *r = nullptr;
+}
+
+// Joins l and r (every key of l below every key of r), no augmentation.
+VmapArea* merge_plain(VmapArea* l, VmapArea* r) {
+  VmapArea* root = nullptr;
+  VmapArea** slot = &root;
+  while (l && r) {
+    if (l->prio > r->prio) {
+      *slot = l;
+      slot = &l->right;
+      l = l->right;
+    } else {
+      *slot = r;
+      slot = &r->left;
+      r = r->left;
+    }
+  }
+  *slot = l ? l : r;
+  return root;
+}
+
+// Treap insertion: descend by key while the nodes outrank n, then n takes
+// that subtree's place with the subtree split under it. Expected O(log n)
+// steps and an O(1) split (Seidel and Aragon).
+void insert_plain(VmapArea** root, VmapArea* n) {
+  VmapArea** slot = root;
+  while (*slot && (*slot)->prio > n->prio)
+    slot = n->va_start < (*slot)->va_start ? &(*slot)->left : &(*slot)->right;
+  split_plain(*slot, n->va_start, &n->left, &n->right);
+  *slot = n;
+}
+
+void erase_plain(VmapArea** root, VmapArea* n) {
+  VmapArea** slot = root;
+  while (*slot && *slot != n)
+    slot = n->va_start < (*slot)->va_start ? &(*slot)->left : &(*slot)->right;
+  if (!*slot) return;
+  *slot = merge_plain(n->left, n->right);
+  n->left = n->right = nullptr;
+}
+
 // Refreshes the augmented values on the path to the node with `key` after
 // that node's size changed in place (its order among its neighbours kept).
 void update_path(VmapArea* t, uint64_t key) {
@@ -255,7 +313,8 @@ VmapArea* VmapAllocator::alloc(uint64_t size, uint64_t align) {
   free_bytes_ -= size;
   busy->va_start = nva;
   busy->va_end = nva + size;
-  busy_root_ = insert(busy_root_, busy);
+  busy->left = busy->right = nullptr;
+  insert_plain(&busy_root_, busy);
   ++nr_busy_;
   return busy;
 }
@@ -268,7 +327,7 @@ VmapArea* VmapAllocator::find_busy_containing(uint64_t va) const {
 }
 
 void VmapAllocator::free(VmapArea* a) {
-  busy_root_ = erase(busy_root_, a->va_start);
+  erase_plain(&busy_root_, a);
   --nr_busy_;
   free_bytes_ += a->area_size();
   VmapArea* prev = predecessor(free_root_, a->va_start);

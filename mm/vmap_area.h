@@ -47,6 +47,7 @@ struct VmapArea {
   uint64_t nr_pages = 0;
   uint64_t phys_addr = 0;  // ioremap: physical base
   const void* caller = nullptr;
+  VmapArea* purge_next = nullptr;  // vmalloc: on the lazy-purge list
 
   uint64_t area_size() const { return va_end - va_start; }
 };

@@ -18,6 +18,7 @@
 #include "mm/page_alloc.h"
 #include "mm/kmalloc.h"
 #include "mm/slab.h"
+#include "mm/vmalloc.h"
 
 namespace k {
 namespace {
@@ -28,6 +29,7 @@ const char* const kEnv[] = {"PATH=/bin", "HOME=/", "TERM=vt100", nullptr};
 // keep in reserve, after the per-CPU lists are drained.
 uint64_t free_page_snapshot() {
   slab_nr_pages_shrunk();  // cached empty slabs are not a leak
+  vmalloc_purge();         // nor page tables held by lazily freed vmalloc ranges
   drain_all_pages(nullptr);
   return nr_free_pages();
 }

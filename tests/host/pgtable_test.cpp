@@ -258,6 +258,34 @@ TEST_P(PgtableTest, MapOverExistingFailsAndChangesNothing) {
   EXPECT_EQ(f.live_tables(), f.kept_tables());
 }
 
+// vmalloc's lazy purge: unmapping keeps emptied tables until prune().
+TEST_P(PgtableTest, UnmapKeepingTablesThenPruneFreesThem) {
+  auto [levels, keep] = GetParam();
+  Fixture f(levels, keep);
+  Model model;
+  const uint64_t va = window_base(levels) + 3 * k1G;
+  ASSERT_EQ(f.pt->map(va, PhysAddr(0x80000000), 3 * k4K, kRW, 0), PtStatus::kOk);
+  ASSERT_EQ(f.pt->map(va + k2M, PhysAddr(0x80400000), 2 * k2M, kRW, 1), PtStatus::kOk);
+  model.map(va + k2M, va + 3 * k2M, 0x80400000, kRW);
+  const size_t tables = f.live_tables();
+  ASSERT_EQ(f.pt->unmap_keep_tables(va, 3 * k4K), PtStatus::kOk);
+  f.check(model, va, k1G);
+  EXPECT_EQ(f.live_tables(), tables) << "emptied tables stay linked";
+  // Splitting a 2 MiB leaf still works (one 4 KiB page out of it).
+  ASSERT_EQ(f.pt->unmap_keep_tables(va + 2 * k2M + k4K, k4K), PtStatus::kOk);
+  model.unmap(va + 2 * k2M + k4K, va + 2 * k2M + 2 * k4K);
+  f.check(model, va, k1G);
+  EXPECT_EQ(f.live_tables(), tables + 1);
+  // Pruning a range with live leaves frees only the empty table.
+  f.pt->prune(va, k1G);
+  EXPECT_EQ(f.live_tables(), tables);  // the split added one, the prune freed one
+  f.check(model, va, k1G);
+  ASSERT_EQ(f.pt->unmap_keep_tables(va, k1G), PtStatus::kOk);
+  EXPECT_GT(f.live_tables(), f.kept_tables());
+  f.pt->prune(va, k1G);
+  EXPECT_EQ(f.live_tables(), f.kept_tables());
+}
+
 TEST_P(PgtableTest, OutOfTablePagesRollsBack) {
   auto [levels, keep] = GetParam();
   for (size_t budget = 1; budget < 8; ++budget) {

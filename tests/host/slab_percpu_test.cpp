@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "mm/percpu_alloc.h"
-#include "mm_test_arena.h"
+#include "slab_test_machine.h"
 
 namespace {
 
@@ -21,30 +21,26 @@ size_t slabtest_count(const std::string& log) {
   return n;
 }
 
-class PercpuAlloc : public ::testing::Test {
+// Over the slab test machine (chunk descriptors come from kmalloc) with
+// fake per-CPU units: reservations whose unpopulated parts fault.
+class PercpuAlloc : public slabtest::SlabFixture {
  protected:
   static constexpr unsigned kCpus = 4;
   void SetUp() override {
-    host::g_log_echo = false;
-    host::log_clear();
+    SlabFixture::SetUp();
     arch::set_nr_cpus(kCpus);
-    for (unsigned c = 0; c < kCpus; ++c) {
-      areas_[c] =
-          static_cast<char*>(std::aligned_alloc(4096, k::align_up(k::percpu_area_size(), 4096)));
-      std::memset(areas_[c], 0xee, k::percpu_area_size());  // garbage, like memblock memory
-      arch::set_cpu_block(c, reinterpret_cast<arch::CpuBlock*>(areas_[c]));
-    }
+    ASSERT_TRUE(arch::fake_percpu_units(kCpus, k::percpu_area_size()));
+    for (unsigned c = 0; c < kCpus; ++c) areas_[c] = reinterpret_cast<char*>(arch::cpu_block_of(c));
     k::percpu_dynamic_init();
+    EXPECT_EQ(k::percpu_dynamic_used(), 0u);
   }
   void TearDown() override {
     EXPECT_EQ(k::percpu_dynamic_used(), 0u);
-    for (unsigned c = 0; c < kCpus; ++c) {
-      arch::set_cpu_block(c, nullptr);
-      std::free(areas_[c]);
-    }
-    arch::set_nr_cpus(1);
-    arch::set_this_cpu(0);
-    host::g_log_echo = true;
+    k::percpu_shrink();
+    EXPECT_EQ(k::percpu_nr_chunks(), 1u);
+    EXPECT_EQ(arch::percpu_populated_pages(), 0u);
+    arch::fake_percpu_units(0, 0);
+    SlabFixture::TearDown();
   }
   char* areas_[kCpus] = {};
 };
@@ -53,6 +49,8 @@ TEST_F(PercpuAlloc, region_follows_the_template) {
   EXPECT_EQ(k::percpu_dynamic_offset(), 256u);
   EXPECT_EQ(k::percpu_area_size(), 256u + k::percpu_dynamic_reserve());
   EXPECT_EQ(k::percpu_dynamic_reserve(), 64u * 1024);
+  EXPECT_EQ(k::percpu_chunk_size(), 64u * 1024);
+  EXPECT_EQ(k::percpu_nr_chunks(), 1u);
 }
 
 TEST_F(PercpuAlloc, each_cpu_has_its_own_zeroed_copy) {
@@ -112,21 +110,90 @@ TEST_F(PercpuAlloc, randomized_allocations_are_aligned_and_disjoint) {
   for (auto [a, s] : live) k::free_percpu(reinterpret_cast<void*>(a));
 }
 
-TEST_F(PercpuAlloc, exhaustion_fails_with_a_warning_and_bad_frees_are_refused) {
-  std::vector<void*> v;
-  while (void* p = k::alloc_percpu(1000, 16)) v.push_back(p);
-  EXPECT_EQ(v.size(), 64u * 1024 / 1008);
-  EXPECT_NE(host::log_text().find("do not fit the 65536-byte dynamic per-CPU region"),
-            std::string::npos);
+TEST_F(PercpuAlloc, bad_requests_and_bad_frees_are_refused) {
+  void* p = k::alloc_percpu(1000, 16);
+  ASSERT_NE(p, nullptr);
   EXPECT_EQ(k::alloc_percpu(0, 8), nullptr);
   EXPECT_EQ(k::alloc_percpu(8, 3), nullptr);
-  k::free_percpu(static_cast<char*>(v[0]) + 16);
+  EXPECT_EQ(k::alloc_percpu(8, 8192), nullptr);
+  EXPECT_EQ(k::alloc_percpu(k::percpu_chunk_size() + 1, 16), nullptr);
+  k::free_percpu(static_cast<char*>(p) + 16);
   k::free_percpu(__percpu_start);
-  EXPECT_EQ(slabtest_count(host::log_text()), 2u);
-  for (void* p : v) k::free_percpu(p);
-  k::free_percpu(v[0]);  // double free
+  k::free_percpu(__percpu_start + (size_t{1} << 40));
   EXPECT_EQ(slabtest_count(host::log_text()), 3u);
+  k::free_percpu(p);
+  k::free_percpu(p);  // double free
+  EXPECT_EQ(slabtest_count(host::log_text()), 4u);
   k::free_percpu(nullptr);
+}
+
+TEST_F(PercpuAlloc, grows_past_the_first_chunk_and_frees_empty_chunks) {
+  const uint64_t chunk_pages = k::percpu_chunk_size() / 4096;
+  std::vector<void*> v;
+  // Fills the first chunk (1008-byte runs: 65 fit), then three more.
+  while (v.size() < 4 * 65) {
+    void* p = k::alloc_percpu(1000, 16);
+    ASSERT_NE(p, nullptr) << v.size();
+    v.push_back(p);
+  }
+  EXPECT_EQ(k::percpu_nr_chunks(), 4u);
+  EXPECT_EQ(arch::percpu_populated_pages(), 3 * chunk_pages * kCpus);
+  // Grown chunks lie after the first chunk at page-aligned offsets, and
+  // every CPU's copy is inside that CPU's unit.
+  for (void* p : v) {
+    const size_t off = static_cast<char*>(p) - __percpu_start;
+    EXPECT_LT(off, arch::percpu_unit_size());
+    for (unsigned c = 0; c < kCpus; ++c) {
+      auto* b = static_cast<uint8_t*>(per_cpu_ptr(p, c));
+      EXPECT_EQ(b, reinterpret_cast<uint8_t*>(areas_[c]) + off);
+      for (size_t j = 0; j < 1000; ++j) ASSERT_EQ(b[j], 0u);
+      std::memset(b, 0x10 + c, 1000);
+    }
+  }
+  for (void* p : v)
+    for (unsigned c = 0; c < kCpus; ++c)
+      ASSERT_EQ(static_cast<uint8_t*>(per_cpu_ptr(p, c))[999], 0x10 + c);
+  // Free the last chunk's objects: it stays as the one spare.
+  for (size_t i = 3 * 65; i < v.size(); ++i) k::free_percpu(v[i]);
+  EXPECT_EQ(k::percpu_nr_chunks(), 4u);
+  // Free the third chunk's too: now one of the two empty chunks goes.
+  for (size_t i = 2 * 65; i < 3 * 65; ++i) k::free_percpu(v[i]);
+  EXPECT_EQ(k::percpu_nr_chunks(), 3u);
+  EXPECT_EQ(arch::percpu_populated_pages(), 2 * chunk_pages * kCpus);
+  // The spare is reused before anything new is mapped.
+  void* again = k::alloc_percpu(1000, 16);
+  ASSERT_NE(again, nullptr);
+  EXPECT_EQ(k::percpu_nr_chunks(), 3u);
+  k::free_percpu(again);
+  for (size_t i = 0; i < 2 * 65; ++i) k::free_percpu(v[i]);
+  EXPECT_EQ(k::percpu_dynamic_used(), 0u);
+  EXPECT_LE(k::percpu_nr_chunks(), 2u);  // the first chunk and one spare
+  k::percpu_shrink();
+  EXPECT_EQ(k::percpu_nr_chunks(), 1u);
+  EXPECT_EQ(arch::percpu_populated_pages(), 0u);
+}
+
+TEST_F(PercpuAlloc, a_full_unit_and_a_failed_populate_are_reported_and_recover) {
+  std::vector<void*> v;
+  // 64 KiB allocations: one per chunk, until the 4 MiB fake unit is full.
+  while (void* p = k::alloc_percpu(k::percpu_chunk_size(), 16)) v.push_back(p);
+  EXPECT_EQ(v.size(), arch::percpu_unit_size() / k::percpu_chunk_size() - 1);
+  EXPECT_NE(host::log_text().find("per-CPU unit is full"), std::string::npos);
+  for (void* p : v) k::free_percpu(p);
+  k::percpu_shrink();
+  EXPECT_EQ(arch::percpu_populated_pages(), 0u);
+  // Populating fails half-way (on the third CPU): nothing stays mapped.
+  void* small = k::alloc_percpu(16, 16);  // the first chunk cannot take 64 KiB now
+  arch::fake_percpu_fail_after(2 * k::percpu_chunk_size() / 4096);
+  EXPECT_EQ(k::alloc_percpu(k::percpu_chunk_size(), 16), nullptr);
+  EXPECT_EQ(arch::percpu_populated_pages(), 0u);
+  EXPECT_EQ(k::percpu_nr_chunks(), 1u);
+  arch::fake_percpu_fail_after(~uint64_t{0});
+  void* p = k::alloc_percpu(k::percpu_chunk_size(), 16);
+  EXPECT_NE(p, nullptr);
+  EXPECT_EQ(k::percpu_nr_chunks(), 2u);
+  k::free_percpu(p);
+  k::free_percpu(small);
 }
 
 }  // namespace

@@ -155,7 +155,9 @@ __init void set_layout(unsigned levels, uint64_t load_pa, uint64_t ram_base) {
     l.vmemmap_start = 0xffffffc500000000;
     l.vmemmap_size = 4ull << 30;
     l.vmalloc_start = 0xffffffc600000000;
-    l.vmalloc_end = 0xffffffd600000000;
+    l.vmalloc_end = 0xffffffd400000000;
+    l.percpu_start = 0xffffffd400000000;  // 8 GiB
+    l.percpu_end = 0xffffffd600000000;
     l.linear_base = 0xffffffd600000000;
     l.linear_size = 0xfffffff700000000 - 0xffffffd600000000;
   } else {
@@ -163,7 +165,9 @@ __init void set_layout(unsigned levels, uint64_t load_pa, uint64_t ram_base) {
     l.vmemmap_start = 0xffff8d8000000000;
     l.vmemmap_size = 2ull << 40;
     l.vmalloc_start = 0xffff8f8000000000;
-    l.vmalloc_end = 0xffffaf8000000000;
+    l.vmalloc_end = 0xffffad8000000000;
+    l.percpu_start = 0xffffad8000000000;  // 2 TiB
+    l.percpu_end = 0xffffaf8000000000;
     l.linear_base = 0xffffaf8000000000;
     l.linear_size = 64ull << 40;
   }

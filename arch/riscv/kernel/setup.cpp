@@ -110,6 +110,8 @@ void report_paging() {
           static_cast<unsigned long long>(l.vmemmap_start + l.vmemmap_size));
   pr_info("    vmalloc : 0x%016llx - 0x%016llx\n", static_cast<unsigned long long>(l.vmalloc_start),
           static_cast<unsigned long long>(l.vmalloc_end));
+  pr_info("    percpu  : 0x%016llx - 0x%016llx\n", static_cast<unsigned long long>(l.percpu_start),
+          static_cast<unsigned long long>(l.percpu_end));
   pr_info("    lowmem  : 0x%016llx - 0x%016llx (phys 0x%llx)\n",
           static_cast<unsigned long long>(l.linear_base),
           static_cast<unsigned long long>(l.linear_base + l.linear_size),

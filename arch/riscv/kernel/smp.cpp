@@ -11,6 +11,7 @@
 #include "arch/riscv/boot/early.h"
 #include "arch/riscv/kernel/csr.h"
 #include "arch/riscv/kernel/irq.h"
+#include "arch/riscv/kernel/percpu_region.h"
 #include "arch/riscv/kernel/sbi.h"
 #include "arch/riscv/kernel/trap.h"
 #include "lib/fdt_boot.h"
@@ -125,12 +126,14 @@ unsigned smp_enumerate(const k::fdt::Fdt& fdt, uint64_t boot_hartid) {
 
 void percpu_init() {
   // Each area: a copy of the static template, then the dynamic region that
-  // alloc_percpu() hands out at the same offset on every CPU.
+  // alloc_percpu() hands out at the same offset on every CPU; it is the
+  // first chunk of the CPU's unit in the per-CPU region (percpu_region.cpp),
+  // so later chunks can follow it at the same offset on every CPU.
   const size_t tmpl = static_cast<size_t>(__percpu_end - __percpu_start);
   const size_t size = k::percpu_area_size();
   for (unsigned cpu = 0; cpu < g_nr_cpus; ++cpu) {
-    void* area = k::memblock.alloc(size, 64, g_cpus[cpu].node);
-    if (!area) k::panic("percpu: cannot allocate %zu bytes for CPU %u", size, cpu);
+    void* area = percpu_setup_unit(cpu, g_nr_cpus, g_cpus[cpu].node, size);
+    memset(area, 0, size);  // memblock memory is zeroed; be explicit for the dynamic part
     memcpy(area, __percpu_start, tmpl);
     auto* b = static_cast<CpuBlock*>(area);
     *b = CpuBlock{};

@@ -7,6 +7,7 @@
 
 #include <arch/percpu.h>
 #include <arch/platform.h>
+#include <arch/tlb.h>
 
 #include "arch/riscv/kernel/asm_offsets.h"
 #include "arch/riscv/kernel/csr.h"
@@ -285,7 +286,10 @@ extern "C" arch::TrapFrame* trap_handler(arch::TrapFrame* tf) {
     dispatch_interrupt(tf);
     return tf;
   }
-  // Fixups first: a probe of a guard page (self-tests) is not an overflow;
+  // A uaccess or probe touching a new vmalloc page this hart holds a stale
+  // invalid entry for is not a real fault: retry before anything else.
+  if (!tf->from_user() && is_page_fault(tf->scause) && vmalloc_spurious_fault(tf->stval)) return tf;
+  // Fixups next: a probe of a guard page (self-tests) is not an overflow;
   // a real overflow faults on a plain stack access, never a listed one.
   if (!tf->from_user() && fixup_exception(*tf)) return tf;
   if (!tf->from_user() && is_page_fault(tf->scause) && cpu_block() &&

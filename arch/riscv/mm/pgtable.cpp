@@ -14,6 +14,7 @@
 #include "lib/spinlock.h"
 #include "mm/accounting.h"
 #include "mm/gfp.h"
+#include "mm/memblock.h"
 #include "mm/page_alloc.h"
 #include "mm/page_map.h"
 
@@ -76,6 +77,37 @@ struct KernelOps {
 };
 
 using Editor = PageTableEditor<KernelOps>;
+
+// The level-0 entry for va, or nullptr when no leaf table covers it;
+// *large is set when a 2 MiB or 1 GiB leaf does. Caller holds g_pt_lock.
+// The fast paths below use it to edit 4 KiB leaves with one walk per leaf
+// table instead of the editor's general recursion per call.
+uint64_t* leaf_slot(uint64_t va, bool* large = nullptr) {
+  uint64_t* t = static_cast<uint64_t*>(phys_to_virt(g_early_boot.root_table));
+  for (unsigned level = g_layout.levels - 1; level > 0; --level) {
+    const uint64_t e = pt_detail::get_entry(&t[pte::index(va, level)]);
+    if (!pte::is_valid(e)) return nullptr;
+    if (pte::is_leaf(e)) {
+      if (large) *large = true;
+      return nullptr;
+    }
+    t = static_cast<uint64_t*>(phys_to_virt(pte::phys(e)));
+  }
+  return &t[pte::index(va, 0)];
+}
+
+// Before the page allocator (percpu_init): table pages from memblock,
+// node-local to what they map. Such tables are never freed (no magic in
+// their Page), and a boot mapping never unlinks one.
+struct BootOps {
+  int nid;
+  k::PhysAddr alloc_table() {
+    void* t = k::memblock.alloc(k::kPageSize, k::kPageSize, nid);
+    return t ? virt_to_phys(t) : k::PhysAddr(0);
+  }
+  void free_table(k::PhysAddr) {}
+  uint64_t* table_at(k::PhysAddr pa) { return static_cast<uint64_t*>(phys_to_virt(pa)); }
+};
 
 // keep_levels 2: the root and its direct children stay (see header).
 Editor editor(KernelOps& ops) { return Editor(g_early_boot.root_table, g_layout.levels, ops, 2); }
@@ -164,7 +196,17 @@ void for_each_image_table(Fn&& fn) {
 
 }  // namespace
 
-pgprot_t pgprot_io() { return io_pte_flags(); }
+pgprot_t pgprot_io() {
+  // The ISA string is fixed at boot; parse it once, not per ioremap. Racing
+  // first callers store the same value.
+  static std::atomic<pgprot_t> cached{0};
+  pgprot_t p = cached.load(std::memory_order_relaxed);
+  if (!p) {
+    p = io_pte_flags();
+    cached.store(p, std::memory_order_relaxed);
+  }
+  return p;
+}
 
 k::Result<void> map_kernel_range(k::VirtAddr va, k::PhysAddr pa, uint64_t size, pgprot_t prot,
                                  unsigned max_leaf_level) {
@@ -182,6 +224,118 @@ k::Result<void> map_kernel_range(k::VirtAddr va, k::PhysAddr pa, uint64_t size, 
     pr_err("pgtable: map 0x%llx+0x%llx failed: %s\n", static_cast<unsigned long long>(va.value()),
            static_cast<unsigned long long>(size), pt_status_name(st));
   return to_errno(st);
+}
+
+k::Result<void> map_kernel_range_boot(k::VirtAddr va, k::PhysAddr pa, uint64_t size, pgprot_t prot,
+                                      int nid) {
+  BootOps ops{nid};
+  k::IrqSpinLockGuard g(g_pt_lock);
+  const PtStatus st = PageTableEditor<BootOps>(g_early_boot.root_table, g_layout.levels, ops, 2)
+                          .map(va.value(), pa, size, prot, kLeaf4K);
+  return to_errno(st);
+}
+
+k::Result<void> map_kernel_pages(k::VirtAddr va, uint64_t count,
+                                 k::PhysAddr (*pa_of)(uint64_t i, void* ctx), void* ctx,
+                                 pgprot_t prot) {
+  const uint64_t start = va.value();
+  if (count == 0 || !va.page_aligned() || count > (~uint64_t{0} - start) / k::kPageSize ||
+      !pte::is_valid(prot) || !pte::is_leaf(prot))
+    return k::Errno::kEINVAL;
+  KernelOps ops;
+  PtStatus st = PtStatus::kOk;
+  uint64_t done = 0;
+  {
+    k::IrqSpinLockGuard g(g_pt_lock);
+    Editor ed = editor(ops);
+    if (!is_canonical(start, g_layout.levels) ||
+        !is_canonical(start + count * k::kPageSize - 1, g_layout.levels))
+      st = PtStatus::kBadArgs;
+    while (done < count && st == PtStatus::kOk) {
+      const uint64_t v = start + done * k::kPageSize;
+      uint64_t* slot = leaf_slot(v);
+      if (!slot) {
+        // Slow step: the editor maps one page, adding the tables above it.
+        st = ed.map(v, pa_of(done, ctx), k::kPageSize, prot, kLeaf4K);
+        if (st == PtStatus::kOk) ++done;
+        continue;
+      }
+      // Fast steps: the rest of that leaf table by direct stores, with no
+      // walk from the root per page (Linux vmap_pte_range).
+      for (unsigned idx = pte::index(v, 0); idx < pte::kEntries && done < count; ++idx, ++slot) {
+        if (pt_detail::get_entry(slot)) {
+          st = PtStatus::kAlreadyMapped;
+          break;
+        }
+        pt_detail::set_entry(slot, pte::make(pa_of(done, ctx), prot));
+        ++done;
+      }
+    }
+    if (st != PtStatus::kOk && done) ed.unmap(start, done * k::kPageSize);
+  }
+  if (st != PtStatus::kOk) {
+    // What was mapped is gone again; its tables and leaves may sit in
+    // this hart's or another hart's TLB only if they were ever used, which
+    // nothing did before this returned; still flush before freeing tables.
+    finish_edit(ops, start, count * k::kPageSize);
+    pr_err("pgtable: map of %llu pages at 0x%llx failed: %s\n",
+           static_cast<unsigned long long>(count), static_cast<unsigned long long>(start),
+           pt_status_name(st));
+  }
+  return to_errno(st);
+}
+
+void unmap_kernel_range_noflush(k::VirtAddr va, uint64_t size) {
+  KernelOps ops;
+  PtStatus st = PtStatus::kOk;
+  const uint64_t start = va.value();
+  if (!va.page_aligned() || !k::is_aligned(size, k::kPageSize) || size == 0 ||
+      start + size < start || !is_canonical(start, g_layout.levels) ||
+      !is_canonical(start + size - 1, g_layout.levels)) {
+    st = PtStatus::kBadArgs;
+  } else {
+    k::IrqSpinLockGuard g(g_pt_lock);
+    const uint64_t end = start + size;
+    const uint64_t table_span = pte::level_size(1);
+    for (uint64_t v = start; v < end;) {
+      bool large = false;
+      uint64_t* slot = leaf_slot(v, &large);
+      if (large) {
+        // A 2 MiB/1 GiB leaf (ioremap): the editor splits it if needed.
+        st = editor(ops).unmap_keep_tables(v, end - v);
+        break;
+      }
+      const uint64_t table_end = k::align_down(v, table_span) + table_span;
+      const uint64_t stop = table_end < end && table_end > v ? table_end : end;
+      if (slot)
+        for (; v < stop; v += k::kPageSize, ++slot) pt_detail::set_entry(slot, 0);
+      v = stop;  // no leaf table: nothing mapped up to its end
+    }
+  }
+  if (st != PtStatus::kOk)
+    pr_err("pgtable: unmap 0x%llx+0x%llx incomplete: %s\n",
+           static_cast<unsigned long long>(va.value()), static_cast<unsigned long long>(size),
+           pt_status_name(st));
+}
+
+void flush_and_prune_kernel_ranges(uint64_t lo, uint64_t size,
+                                   bool (*next)(void* ctx, uint64_t* va, uint64_t* len),
+                                   void* ctx) {
+  KernelOps ops;
+  uint64_t va, len;
+  // Consecutive ranges in one leaf table (the usual case: areas freed one
+  // after the other) need that table checked once; checking means scanning
+  // it for a live entry.
+  const uint64_t span = pte::level_size(1);
+  uint64_t last_table = 1;  // never a table address: those are aligned
+  while (next(ctx, &va, &len)) {
+    const uint64_t first = k::align_down(va, span), final = k::align_down(va + len - 1, span);
+    if (first == final && first == last_table) continue;
+    last_table = final;
+    k::IrqSpinLockGuard g(g_pt_lock);
+    editor(ops).prune(va, len);
+  }
+  finish_edit(ops, lo, size);
 }
 
 void unmap_kernel_range(k::VirtAddr va, uint64_t size) {
@@ -246,9 +400,9 @@ void walk_kernel_range(k::VirtAddr va, uint64_t size,
 bool pgtable_init() {
   tlb_init();
   // Linux preallocate_pgd_pages_range(): every root entry of the vmalloc
-  // range gets its second-level table now, so later kernel mappings never
-  // add root entries that user page tables (copies of the kernel half)
-  // would miss.
+  // range and of the per-CPU region above it gets its second-level table
+  // now, so later kernel mappings never add root entries that user page
+  // tables (copies of the kernel half) would miss.
   const unsigned top = g_layout.levels - 1;
   const uint64_t step = pte::level_size(top);
   uint64_t* root = static_cast<uint64_t*>(phys_to_virt(g_early_boot.root_table));
@@ -256,7 +410,7 @@ bool pgtable_init() {
   unsigned added = 0;
   k::IrqSpinLockGuard g(g_pt_lock);
   for (uint64_t va = k::align_down(g_layout.vmalloc_start, step);
-       va < g_layout.vmalloc_end && va >= k::align_down(g_layout.vmalloc_start, step); va += step) {
+       va < g_layout.percpu_end && va >= k::align_down(g_layout.vmalloc_start, step); va += step) {
     uint64_t* slot = &root[pte::index(va, top)];
     if (pt_detail::get_entry(slot)) continue;
     const k::PhysAddr t = ops.alloc_table();

@@ -123,6 +123,21 @@ class PageTableEditor {
     return unmap_level(table(root_), levels_ - 1, va, va + size - 1);
   }
 
+  // The same, but tables that become empty stay linked (prune() frees them
+  // later, e.g. once a lazy TLB purge has happened).
+  PtStatus unmap_keep_tables(uint64_t va, uint64_t size) {
+    if (!range_ok(va, size)) return PtStatus::kBadArgs;
+    auto clear = [](uint64_t) -> uint64_t { return 0; };
+    return edit_level(table(root_), levels_ - 1, va, va + size - 1, clear, false);
+  }
+
+  // Frees (through Ops::free_table) every empty table under [va, va+size)
+  // that may be freed.
+  void prune(uint64_t va, uint64_t size) {
+    if (!range_ok(va, size)) return;
+    prune_level(table(root_), levels_ - 1, va, va + size - 1);
+  }
+
   // Replaces the flags of every leaf in [va, va+size), keeping the
   // translation; holes are skipped.
   PtStatus protect(uint64_t va, uint64_t size, uint64_t flags) {

@@ -6,6 +6,8 @@
 #include <atomic>
 
 #include <arch/cpu.h>
+#include <arch/memory.h>
+#include <arch/percpu.h>
 #include <arch/tlb.h>
 
 #include "arch/riscv/kernel/sbi.h"
@@ -29,6 +31,16 @@ std::atomic<TlbRemoteMethod> g_method{TlbRemoteMethod::kNone};
 std::atomic<uint64_t> g_remote_shootdowns{0};
 std::atomic<uint64_t> g_full_flushes{0};
 std::atomic<uint64_t> g_range_flushes{0};
+std::atomic<uint64_t> g_spurious_fixups{0};
+
+// Linux >= 6.11 arch/riscv "new_vmalloc", as a generation count instead
+// of a bitmap of CPUs (O(1) for any number of harts): flush_cache_vmap()
+// bumps g_vmap_gen after the new PTEs are written; a hart whose
+// g_vmap_seen differs may still hold an invalid entry for a mapping made
+// since it last flushed, so a kernel fault on a vmalloc address makes it
+// catch up (local sfence.vma) and retry.
+std::atomic<uint64_t> g_vmap_gen{0};
+DEFINE_PER_CPU(uint64_t, g_vmap_seen);
 
 bool want_full(uint64_t size) {
   return size == kFlushAllSize || g_flush_all_quirk.load(std::memory_order_relaxed) ||
@@ -171,8 +183,36 @@ void flush_cache_vmap(uint64_t start, uint64_t size) {
   // Svvptc: a PTE that became valid is seen by the walker without a fence
   // (bounded delay), so nothing to do.
   if (g_svvptc) return;
+  // No sfence.vma at all, not even here. A hart that cached an invalid
+  // entry for the range (Privileged spec 4.2.1 allows it) takes one page
+  // fault on it; vmalloc_spurious_fault() sees the new generation, flushes
+  // locally and lets it retry. The bump comes after the caller's PTE
+  // stores (release) and before the address is handed out, so a hart that
+  // learns the address also sees the new generation.
+  (void)start;
+  (void)size;
+  g_vmap_gen.fetch_add(1, std::memory_order_release);
+}
+
+void flush_cache_vmap_all_harts(uint64_t start, uint64_t size) {
+  if (g_svvptc) return;
   flush_tlb_kernel_range(start, size);
 }
+
+bool vmalloc_spurious_fault(uint64_t addr) {
+  if (addr < g_layout.vmalloc_start || addr >= g_layout.percpu_end) return false;
+  const uint64_t gen = g_vmap_gen.load(std::memory_order_acquire);
+  uint64_t* seen = this_cpu_ptr(&g_vmap_seen);
+  if (*seen == gen) return false;
+  // Record before the fence: a mapping published after the load bumps the
+  // generation again, one published before it is covered by the fence.
+  *seen = gen;
+  local_flush_tlb_all();
+  g_spurious_fixups.fetch_add(1, std::memory_order_relaxed);
+  return true;
+}
+
+uint64_t nr_vmalloc_spurious_faults() { return g_spurious_fixups.load(std::memory_order_relaxed); }
 
 unsigned remote_flush_tlb_kernel_range(uint64_t cpus, uint64_t start, uint64_t size) {
   return remote(cpus, false, FlushArgs{start, size, -1});

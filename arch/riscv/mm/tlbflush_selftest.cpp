@@ -10,6 +10,7 @@
 #include <arch/tlb.h>
 
 #include "arch/riscv/kernel/smp.h"
+#include "arch/riscv/kernel/trap.h"
 #include "arch/riscv/mm/tlbflush.h"
 #include "kernel/selftest.h"
 #include "mm/page_alloc.h"
@@ -172,4 +173,97 @@ SELFTEST(tlb, bench_shootdown_instructions) {
     }
     arch::tlb_force_remote_method(prev);
   }
+}
+
+namespace {
+
+struct SpuriousArgs {
+  volatile uint64_t* va;
+  bool probe_faulted;
+  uint64_t value;
+  uint64_t fixups;
+};
+
+// Hart B, before the mapping exists: touch the address, so that a TLB
+// that caches invalid entries now holds one for it.
+void touch_unmapped(void* p) {
+  auto* a = static_cast<SpuriousArgs*>(p);
+  a->probe_faulted = arch::probe_read(const_cast<uint64_t*>(a->va));
+}
+
+// Hart B, after the mapping: a plain load, no probe. A stale invalid
+// entry makes it fault; the fixup flushes this hart and the load retries.
+void read_mapped(void* p) {
+  auto* a = static_cast<SpuriousArgs*>(p);
+  const uint64_t f0 = arch::nr_vmalloc_spurious_faults();
+  a->value = a->va[0];
+  a->fixups = arch::nr_vmalloc_spurious_faults() - f0;
+}
+
+unsigned other_online_cpu() {
+  for (unsigned c = 0; c < arch::nr_cpus(); ++c)
+    if (c != arch::this_cpu() && arch::cpu_online(c)) return c;
+  return arch::nr_cpus();
+}
+
+}  // namespace
+
+SELFTEST(tlb, new_vmalloc_mapping_needs_no_remote_flush) {
+  if (arch::nr_online_cpus() < 2 || !k::vmalloc_ready()) {
+    t.skip("needs at least 2 online harts and vmalloc");
+    return;
+  }
+  const unsigned b = other_online_cpu();
+  k::VmapArea* area = k::get_vm_area(4096, 4096, k::VM_MAP, nullptr);
+  k::Page* page = k::alloc_page(k::GFP_KERNEL);
+  KASSERT(area && page);
+  *static_cast<volatile uint64_t*>(k::page_address(page)) = kNew;
+  static SpuriousArgs args;
+  args = SpuriousArgs{reinterpret_cast<volatile uint64_t*>(area->addr), false, 0, 0};
+  KEXPECT(arch::smp_call_on(b, touch_unmapped, &args));
+  KEXPECT(args.probe_faulted);
+  // Hart A (this one) maps the page and publishes it: no shootdown.
+  const uint64_t remote0 = arch::tlb_stats().remote_shootdowns;
+  KEXPECT(arch::map_kernel_range(k::VirtAddr(area->addr), k::page_to_phys(page), 4096,
+                                 arch::PAGE_KERNEL, arch::kLeaf4K)
+              .ok());
+  arch::flush_cache_vmap(area->addr, 4096);
+  KEXPECT_EQ(arch::tlb_stats().remote_shootdowns, remote0);
+  KEXPECT(arch::smp_call_on(b, read_mapped, &args));
+  KEXPECT_EQ(args.value, kNew);
+  KEXPECT(args.fixups <= 1);  // at most the one stale entry, never a loop
+  KEXPECT_EQ(arch::tlb_stats().remote_shootdowns, remote0);
+  t.diag(
+      "hart %u read the new mapping with %llu spurious-fault fixup(s) (0: its TLB kept no "
+      "invalid entry)",
+      b, (unsigned long long)args.fixups);
+  arch::unmap_kernel_range(k::VirtAddr(area->addr), 4096);
+  k::free_vm_area(area);
+  k::__free_page(page);
+}
+
+SELFTEST(tlb, spurious_fault_fixup_runs_once_per_new_mapping) {
+  if (!k::vmalloc_ready()) {
+    t.skip("needs vmalloc");
+    return;
+  }
+  // A new generation, then a real fault on an unmapped vmalloc address:
+  // the first fault is taken as possibly stale (flush, retry), the retry
+  // faults again and is real, so the probe reports it.
+  k::VmapArea* area = k::get_vm_area(4096, 4096, k::VM_MAP, nullptr);
+  KASSERT(area != nullptr);
+  arch::flush_cache_vmap(area->addr, 4096);
+  const uint64_t f0 = arch::nr_vmalloc_spurious_faults();
+  KEXPECT(arch::probe_read(reinterpret_cast<void*>(area->addr)));
+  KEXPECT_EQ(arch::nr_vmalloc_spurious_faults(), f0 + 1);
+  // Nothing new published since: straight to the real fault.
+  KEXPECT(arch::probe_read(reinterpret_cast<void*>(area->addr)));
+  KEXPECT_EQ(arch::nr_vmalloc_spurious_faults(), f0 + 1);
+  // Addresses outside the vmalloc and per-CPU ranges are never fixed up.
+  arch::flush_cache_vmap(area->addr, 4096);
+  KEXPECT(!arch::vmalloc_spurious_fault(arch::g_layout.linear_base));
+  KEXPECT(!arch::vmalloc_spurious_fault(0x1000));
+  KEXPECT(arch::vmalloc_spurious_fault(area->addr));
+  KEXPECT(!arch::vmalloc_spurious_fault(area->addr));
+  k::free_vm_area(area);
 }

@@ -18,6 +18,10 @@ struct Layout {
   uint64_t phys_ram_base;  // lowest RAM address (maps to linear_base)
   uint64_t vmalloc_start;  // [vmalloc_start, vmalloc_end)
   uint64_t vmalloc_end;
+  // [percpu_start, percpu_end): per-CPU units at a fixed stride
+  // (arch/riscv/kernel/percpu_region.cpp), right above vmalloc.
+  uint64_t percpu_start;
+  uint64_t percpu_end;
   uint64_t vmemmap_start;  // struct page array window
   uint64_t vmemmap_size;
   uint64_t kernel_virt;  // link address of the kernel image

@@ -56,6 +56,23 @@ T* per_cpu_ptr_in(CpuBlock* block, T* var) {
 // Per-CPU base of a logical cpu (set up by percpu_init).
 CpuBlock* cpu_block_of(unsigned cpu);
 
+// Growth of the per-CPU areas (mm/percpu_alloc.cpp; docs/memory-layout.md
+// "Per-CPU units"). Every CPU's area is the start of a unit of
+// percpu_unit_size() bytes of virtual space in the per-CPU region, all
+// units the same size, so one offset from __percpu_start names the same
+// variable in every unit. Only the first chunk (template + reserved
+// dynamic region) is backed at boot.
+size_t percpu_unit_size();
+// Backs [offset, offset+size) of every CPU's unit (page-aligned) with
+// zeroed pages from that CPU's node. false (nothing changed) without
+// memory or past the unit.
+bool percpu_populate(size_t offset, size_t size);
+// Unmaps [offset, offset+size) of every unit (one shootdown) and frees
+// its pages.
+void percpu_depopulate(size_t offset, size_t size);
+// Pages percpu_populate mapped and percpu_depopulate has not freed.
+uint64_t percpu_populated_pages();
+
 }  // namespace arch
 
 #define DEFINE_PER_CPU(type, name) [[gnu::section(".percpu")]] type name

@@ -43,9 +43,30 @@ inline constexpr unsigned kLeaf1G = 2;
 // ENOMEM without table pages; on failure nothing changed.
 k::Result<void> map_kernel_range(k::VirtAddr va, k::PhysAddr pa, uint64_t size, pgprot_t prot,
                                  unsigned max_leaf_level);
+// Maps count 4 KiB pages at va, page i to pa_of(i, ctx), under one lock
+// and with one walk from the root per leaf table (vmalloc, vmap); pa_of is
+// called once per page, in increasing i. EEXIST
+// if any page is mapped already; on failure nothing stays mapped.
+k::Result<void> map_kernel_pages(k::VirtAddr va, uint64_t count,
+                                 k::PhysAddr (*pa_of)(uint64_t i, void* ctx), void* ctx,
+                                 pgprot_t prot);
+// Before the page allocator exists (percpu_init): 4 KiB leaves, table
+// pages from memblock on node nid. No TLB maintenance.
+k::Result<void> map_kernel_range_boot(k::VirtAddr va, k::PhysAddr pa, uint64_t size, pgprot_t prot,
+                                      int nid);
 // Removes [va, va+size) (holes allowed), flushes every hart's TLB, then
 // frees page-table pages that became empty.
 void unmap_kernel_range(k::VirtAddr va, uint64_t size);
+// Removes [va, va+size) without any TLB flush and keeps the page-table
+// pages that become empty. Before the range is mapped again the caller
+// calls flush_and_prune_kernel_ranges() for it (vmalloc's lazy purge).
+void unmap_kernel_range_noflush(k::VirtAddr va, uint64_t size);
+// Frees the page-table pages left empty in the ranges next() yields
+// (next returns false after the last), flushes every hart for [lo,
+// lo+size) — a full flush if any table went — and only then returns those
+// table pages to the page allocator. One shootdown for the whole batch.
+void flush_and_prune_kernel_ranges(uint64_t lo, uint64_t size,
+                                   bool (*next)(void* ctx, uint64_t* va, uint64_t* len), void* ctx);
 // New flags for every leaf in the range (splitting large leaves at the
 // edges); flushes every hart's TLB.
 k::Result<void> protect_kernel_range(k::VirtAddr va, uint64_t size, pgprot_t prot);

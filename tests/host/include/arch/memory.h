@@ -17,6 +17,8 @@ struct Layout {
   uint64_t phys_ram_base;
   uint64_t vmalloc_start;
   uint64_t vmalloc_end;
+  uint64_t percpu_start;
+  uint64_t percpu_end;
   uint64_t vmemmap_start;
   uint64_t vmemmap_size;
   uint64_t kernel_virt;

@@ -31,6 +31,21 @@ CpuBlock* cpu_block_of(unsigned cpu);
 // Host only: the per-CPU area of a fake CPU (nullptr to forget it).
 void set_cpu_block(unsigned cpu, CpuBlock* block);
 
+// Growth (arch/riscv/include/arch/percpu.h). The fake's units are
+// reservations (PROT_NONE) made by fake_percpu_units(); populate makes
+// pages accessible and zero, depopulate takes them away again, so a stray
+// access to an unpopulated part crashes the test.
+size_t percpu_unit_size();
+bool percpu_populate(size_t offset, size_t size);
+void percpu_depopulate(size_t offset, size_t size);
+uint64_t percpu_populated_pages();
+// Host only: reserves a unit per CPU (first `first_bytes` accessible and
+// filled with garbage), sets their blocks; false on mmap failure. With
+// ncpus 0 it releases them. fail_after: populate fails after that many
+// more pages (~0: never), to test the error path.
+bool fake_percpu_units(unsigned ncpus, size_t first_bytes);
+void fake_percpu_fail_after(uint64_t pages);
+
 inline CpuBlock* cpu_block() { return cpu_block_of(this_cpu()); }
 
 inline size_t percpu_offset_of(const void* var) {
