@@ -107,6 +107,10 @@ extern "C" [[noreturn]] void kernel_main(uint64_t hartid, uint64_t dtb_pa) {
   // Kernel virtual memory: vmalloc/ioremap and guarded kernel stacks
   // (before the other harts, whose stacks come from vmalloc).
   if (!vmalloc_init() || !kernel_stacks_init()) panic("vmalloc: initialisation failed");
+  // Boot-loader entropy for the slab freelist secrets (DT spec 3.6 /chosen).
+  if (auto chosen = fdt->find("/chosen"))
+    for (const char* seed : {"rng-seed", "kaslr-seed"})
+      if (auto p = chosen->prop(seed)) slab_add_randomness(p->data().data(), p->size());
   kmem_cache_init(g_params.cmdline);
   initramfs::initramfs_init(fdt::chosen_initrd(*fdt));
 

@@ -112,6 +112,17 @@ KmemCache* virt_to_cache(const void* p);
 void kmem_cache_init(std::string_view cmdline = {});
 bool slab_is_available();
 
+// Freelist hardening (Linux CONFIG_SLAB_FREELIST_HARDENED): free objects
+// store their next pointer as ptr ^ secret ^ swab(address of the pointer)
+// with a random secret per cache; every decoded pointer is checked to be
+// an object of its slab (a bad one is reported and the rest of that
+// slab's freelist dropped), and freeing the freelist head again is
+// refused. On by default; `slab_harden=0` turns it off (benchmarks).
+bool slab_hardened();
+// Mixes boot-loader entropy (DT /chosen rng-seed, kaslr-seed) into the
+// seed of the per-cache secrets; call before kmem_cache_init.
+void slab_add_randomness(const void* data, size_t len);
+
 // Parses a Linux-style `slab_debug=` value and remembers it for caches
 // created from now on (call before kmem_cache_init to cover kmalloc):
 //   ""                 (bare `slab_debug`) F, Z and P for every cache
