@@ -16,9 +16,11 @@ Suites (bench/results/<suite>.csv):
     micro    every benchmark, 1 hart, 512 MiB            (config bench)
     smp      allocator scaling and TLB shootdown, 8 harts (config bench-8hart)
     mem      boot memory init for 512 MiB, 2, 8, 32 GiB   (config bench, -m changed)
+    harden   the slab benchmarks with `slab_harden=0`: the cost of the freelist
+             hardening, next to the micro figures           (micro_harden0.csv)
     host     host allocator comparison (tests/bench/host_alloc_bench under callgrind)
 
-    bench/run.py                      # micro, smp, mem (and host with --host-bench)
+    bench/run.py                      # micro, harden, smp, mem (and host with --host-bench)
     bench/run.py --suite micro
     bench/run.py --smoke              # ctest bench_smoke: tiny iterations, checks only
 
@@ -132,9 +134,11 @@ def parse(text: str) -> Run:
 
 
 def qemu_command(board_name: str, config: str, kernel: str, bench: str, tiny: bool,
-                 ram: Optional[str], backing_dir: str) -> List[str]:
+                 ram: Optional[str], backing_dir: str, extra: str = "") -> List[str]:
     board = qemu_run.load_board(board_name)
     cmdline = f"selftest=none selftest.exit=1 bench={bench}"
+    if extra:
+        cmdline += " " + extra
     if tiny:
         cmdline += " bench.iters=tiny"
     args = shlex.split(board.config(config).get("args", ""))
@@ -244,6 +248,19 @@ def suite_micro(a) -> bool:
     return not bad
 
 
+def suite_harden(a) -> bool:
+    run = boot(qemu_command(a.board, "bench", a.kernel, "kmalloc,kmem_cache,kmalloc_smp", False,
+                            None, a.tmp, "slab_harden=0"), a.timeout, a.verbose)
+    log = save_log("harden0", run, a.log_dir)
+    bad = problems(run, True)
+    harts, ram = config_harts(a.board, "bench")
+    write_csv(os.path.join(RESULTS, "micro_harden0.csv"),
+              rows_of("harden", "bench slab_harden=0", ram, harts, run))
+    for p in bad:
+        print(f"harden: {p} (log: {log})")
+    return not bad
+
+
 def suite_smp(a) -> bool:
     config = "bench-8hart"
     run = boot(qemu_command(a.board, config, a.kernel, "page_alloc_smp,kmalloc_smp,tlb_shootdown",
@@ -305,9 +322,10 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--board", default="qemu-virt")
     ap.add_argument("--kernel", default=os.path.join(REPO_ROOT, "build", "kernel", "Image"))
-    ap.add_argument("--suite", action="append", choices=["micro", "smp", "mem", "host"],
-                    help="suites to run (repeatable; default: micro, smp, mem, and host "
-                         "when --host-bench is given)")
+    ap.add_argument("--suite", action="append",
+                    choices=["micro", "harden", "smp", "mem", "host"],
+                    help="suites to run (repeatable; default: micro, harden, smp, mem, and "
+                         "host when --host-bench is given)")
     ap.add_argument("--mem-sizes", default=",".join(MEM_SIZES),
                     help="guest RAM sizes of the mem suite (default %(default)s)")
     ap.add_argument("--host-bench", help="path of the host_alloc_bench executable")
@@ -324,12 +342,13 @@ def main() -> int:
             a.tmp = tmp
             if a.smoke:
                 return smoke(a)
-            suites = a.suite or (["micro", "smp", "mem"] + (["host"] if a.host_bench else []))
+            suites = a.suite or (["micro", "harden", "smp", "mem"] +
+                                 (["host"] if a.host_bench else []))
             ok = True
             for s in suites:
                 t0 = time.monotonic()
-                ok &= {"micro": suite_micro, "smp": suite_smp, "mem": suite_mem,
-                       "host": suite_host}[s](a)
+                ok &= {"micro": suite_micro, "harden": suite_harden, "smp": suite_smp,
+                       "mem": suite_mem, "host": suite_host}[s](a)
                 print(f"suite {s}: {time.monotonic() - t0:.1f} s")
             return 0 if ok else 1
     except qemu_run.SetupError as e:
