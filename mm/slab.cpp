@@ -251,6 +251,13 @@ KmemCache* create_cache(const char* name, size_t size, size_t align, slab_flags_
   tmp.align = static_cast<uint32_t>(calculate_alignment(flags, align, size));
   calculate_sizes(&tmp);
   const int order = calculate_order(tmp.size);
+  // struct page keeps the object count in 16 bits; only tiny objects in
+  // huge slabs could exceed it, and calculate_order never picks those.
+  if (order >= 0 && (kPageSize << order) / tmp.size > 0xffff) {
+    if (flags & SLAB_PANIC) panic("kmem_cache_create(%s): too many objects per slab", name);
+    pr_err("kmem_cache_create(%s): too many objects per slab\n", name);
+    return nullptr;
+  }
   if (order < 0) {
     if (flags & SLAB_PANIC)
       panic("kmem_cache_create(%s): object of %zu bytes too large", name, size);
@@ -280,9 +287,6 @@ KmemCache* create_cache(const char* name, size_t size, size_t align, slab_flags_
   s->ctor = ctor;
   s->order = static_cast<unsigned>(order);
   s->objects = static_cast<unsigned>(s->slab_bytes() / s->size);
-  // struct page keeps the count in 16 bits; only tiny objects in big slabs
-  // could exceed it, and calculate_order never picks those.
-  if (s->objects > 0xffff) panic("kmem_cache_create(%s): %u objects per slab", name, s->objects);
   s->span = s->objects * s->size;
   s->random = slab_new_random();
   s->allocflags = (s->order ? __GFP_COMP : 0) | ((flags & SLAB_CACHE_DMA) ? __GFP_DMA : 0) |
@@ -680,12 +684,15 @@ void* kmem_cache_alloc(KmemCache* s, gfp_t gfp) { return slab_alloc(s, gfp, NUMA
 
 void kmem_cache_free(KmemCache* s, void* obj) {
   // Free hooks (KFENCE) go here (kfree has its own entry).
-  // Fast path: an object in an order-0 slab page of s (a compound slab's
-  // tail pages, and everything wrong, go through checked_slab).
+  // Fast path: an object of a slab of s (everything wrong goes through
+  // checked_slab, which says what).
   Page* slab = linear_page_fast(obj);
-  if (slab && (slab->flags.load(std::memory_order_relaxed) & Page::bit(PageFlag::kSlab)) &&
-      slab_cache(slab) == s && slab_valid_object(s, slab, obj)) [[likely]]
-    return slab_free(s, slab, obj);
+  if (slab) [[likely]] {
+    if (slab->flags.load(std::memory_order_relaxed) & Page::bit(PageFlag::kTail))
+      slab = slab->compound.head;
+    if (slab->slab_page() && slab_cache(slab) == s && slab_valid_object(s, slab, obj)) [[likely]]
+      return slab_free(s, slab, obj);
+  }
   if (!obj || !s) return;
   slab = checked_slab(s, obj);  // reports what is wrong
   if (slab) slab_free(s, slab, obj);
