@@ -417,12 +417,24 @@ Page* new_slab(KmemCache* s, gfp_t gfp, int nid) {
   slab->slab.dropped = 0;
   if (s->poison()) init_slab_padding(s, slab);
   void* next = nullptr;
-  for (unsigned i = s->objects; i-- > 0;) {
-    void* obj = object_at(s, slab, i);
-    if (s->debug()) init_object_debug(s, obj, false);
-    if (s->ctor) s->ctor(obj);
-    set_freepointer(s, obj, next);
-    next = obj;
+  if (!s->debug() && !s->ctor) {
+    // The common case, with the cache's fields in registers: link every
+    // object, last first, so the freelist runs in address order.
+    const uint64_t random = s->random, size = s->size, offset = s->offset;
+    char* obj = slab_first_object(slab) + (s->objects - 1) * size;
+    for (unsigned i = s->objects; i-- > 0; obj -= size) {
+      auto* where = reinterpret_cast<uint64_t*>(obj + offset);
+      *where = freeptr_encode(random, where, reinterpret_cast<uintptr_t>(next));
+      next = obj;
+    }
+  } else {
+    for (unsigned i = s->objects; i-- > 0;) {
+      void* obj = object_at(s, slab, i);
+      if (s->debug()) init_object_debug(s, obj, false);
+      if (s->ctor) s->ctor(obj);
+      set_freepointer(s, obj, next);
+      next = obj;
+    }
   }
   slab->slab.freelist = next;
   slab->set(PageFlag::kSlab);

@@ -180,18 +180,19 @@ inline uint64_t swab64(uint64_t x) {
   x = (x & k16) << 16 | ((x >> 16) & k16);
   return x << 32 | x >> 32;
 }
-inline uint64_t freeptr_mask(const KmemCache* s, const void* where) {
-  return s->random ^ swab64(reinterpret_cast<uintptr_t>(where));
+// The stored form of `next` at `where` under `random` (its own inverse).
+// A branch, not a select: with hardening off no swab is computed.
+inline uint64_t freeptr_encode(uint64_t random, const uint64_t* where, uint64_t next) {
+  if (random) next ^= random ^ swab64(reinterpret_cast<uintptr_t>(where));
+  return next;
 }
 inline void* get_freepointer(const KmemCache* s, void* obj) {
   auto* where = reinterpret_cast<uint64_t*>(static_cast<char*>(obj) + s->offset);
-  const uint64_t v = *where;
-  return reinterpret_cast<void*>(s->random ? v ^ freeptr_mask(s, where) : v);
+  return reinterpret_cast<void*>(freeptr_encode(s->random, where, *where));
 }
 inline void set_freepointer(const KmemCache* s, void* obj, void* next) {
   auto* where = reinterpret_cast<uint64_t*>(static_cast<char*>(obj) + s->offset);
-  const auto v = reinterpret_cast<uintptr_t>(next);
-  *where = s->random ? v ^ freeptr_mask(s, where) : v;
+  *where = freeptr_encode(s->random, where, reinterpret_cast<uintptr_t>(next));
 }
 // Index of obj in slab, or -1 if obj is not the start of an object slot.
 long slab_obj_index(const KmemCache* s, const Page* slab, const void* obj);
