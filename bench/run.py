@@ -18,13 +18,15 @@ Suites (bench/results/<suite>.csv):
              (configs bench-4hart and bench-8hart; a configuration that does
              not finish is reported and left out)
     mem      boot memory init for 512 MiB, 2, 8, 32 GiB   (config bench, -m changed)
+    harden   the slab benchmarks with `slab_harden=0`: the cost of the freelist
+             hardening, next to the micro figures           (micro_harden0.csv)
     host     host allocator comparison (tests/bench/host_alloc_bench under callgrind)
 
 The process benchmarks (proc_faults, vma_scaling) run /bin/bench_proc from
 the initramfs (tests/user; `make host` builds build/initramfs.cpio, which
 --initrd picks by default).
 
-    bench/run.py                      # micro, smp, mem (and host with --host-bench)
+    bench/run.py                      # micro, harden, smp, mem (and host with --host-bench)
     bench/run.py --suite micro
     bench/run.py --smoke              # ctest bench_smoke: tiny iterations, checks only
 
@@ -140,9 +142,11 @@ def parse(text: str) -> Run:
 
 def qemu_command(board_name: str, config: str, kernel: str, bench: str, tiny: bool,
                  ram: Optional[str], backing_dir: str,
-                 initrd: Optional[str] = None) -> List[str]:
+                 initrd: Optional[str] = None, extra: str = "") -> List[str]:
     board = qemu_run.load_board(board_name)
     cmdline = f"selftest=none selftest.exit=1 bench={bench}"
+    if extra:
+        cmdline += " " + extra
     if tiny:
         cmdline += " bench.iters=tiny"
     args = shlex.split(board.config(config).get("args", ""))
@@ -270,6 +274,19 @@ def suite_micro(a) -> bool:
 SMP_CONFIGS = ["bench-4hart", "bench-8hart"]
 
 
+def suite_harden(a) -> bool:
+    run = boot(qemu_command(a.board, "bench", a.kernel, "kmalloc,kmem_cache,kmalloc_smp", False,
+                            None, a.tmp, extra="slab_harden=0"), a.timeout, a.verbose)
+    log = save_log("harden0", run, a.log_dir)
+    bad = problems(run, True)
+    harts, ram = config_harts(a.board, "bench")
+    write_csv(os.path.join(RESULTS, "micro_harden0.csv"),
+              rows_of("harden", "bench slab_harden=0", ram, harts, run))
+    for p in bad:
+        print(f"harden: {p} (log: {log})")
+    return not bad
+
+
 def suite_smp(a) -> bool:
     rows: List[dict] = []
     ok = True
@@ -340,9 +357,10 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--board", default="qemu-virt")
     ap.add_argument("--kernel", default=os.path.join(REPO_ROOT, "build", "kernel", "Image"))
-    ap.add_argument("--suite", action="append", choices=["micro", "smp", "mem", "host"],
-                    help="suites to run (repeatable; default: micro, smp, mem, and host "
-                         "when --host-bench is given)")
+    ap.add_argument("--suite", action="append",
+                    choices=["micro", "harden", "smp", "mem", "host"],
+                    help="suites to run (repeatable; default: micro, harden, smp, mem, and "
+                         "host when --host-bench is given)")
     ap.add_argument("--mem-sizes", default=",".join(MEM_SIZES),
                     help="guest RAM sizes of the mem suite (default %(default)s)")
     ap.add_argument("--host-bench", help="path of the host_alloc_bench executable")
@@ -371,12 +389,13 @@ def main() -> int:
             a.tmp = tmp
             if a.smoke:
                 return smoke(a)
-            suites = a.suite or (["micro", "smp", "mem"] + (["host"] if a.host_bench else []))
+            suites = a.suite or (["micro", "harden", "smp", "mem"] +
+                                 (["host"] if a.host_bench else []))
             ok = True
             for s in suites:
                 t0 = time.monotonic()
-                ok &= {"micro": suite_micro, "smp": suite_smp, "mem": suite_mem,
-                       "host": suite_host}[s](a)
+                ok &= {"micro": suite_micro, "harden": suite_harden, "smp": suite_smp,
+                       "mem": suite_mem, "host": suite_host}[s](a)
                 print(f"suite {s}: {time.monotonic() - t0:.1f} s")
             return 0 if ok else 1
     except qemu_run.SetupError as e:

@@ -17,6 +17,9 @@
 #include <cstdarg>
 #include <string_view>
 
+#include <atomic>
+
+#include "arch/riscv/kernel/smp.h"
 #include "kernel/boot_info.h"
 #include "kernel/printk.h"
 #include "lib/cmdline.h"
@@ -121,7 +124,79 @@ void print_summary() {
   }
 }
 
+// The state of one scaling point, shared with the harts that run it.
+struct SmpRun {
+  const SmpWork* work;
+  unsigned harts;
+  uint64_t rounds;
+  std::atomic<uint64_t> instret[kSmpMaxHarts];
+  std::atomic<uint64_t> ops;
+  std::atomic<unsigned> finished;
+  std::atomic<bool> failed;
+};
+SmpRun g_smp_run;
+
+void smp_worker(void* arg) {
+  auto* run = static_cast<SmpRun*>(arg);
+  const unsigned cpu = arch::this_cpu();
+  if (cpu >= run->harts) return;
+  const SmpWork& w = *run->work;
+  const uint64_t t0 = Context::now();
+  uint64_t ops = 0;
+  for (uint64_t r = 0; r < run->rounds; ++r) {
+    if (!w.round(w.ctx, cpu)) {
+      run->failed.store(true);
+      break;
+    }
+    ops += w.ops_per_round;
+  }
+  run->instret[cpu].store(Context::now() - t0);
+  run->ops.fetch_add(ops);
+  run->finished.fetch_add(1, std::memory_order_release);
+}
+
 }  // namespace
+
+void measure_smp(Context& b, const SmpWork& w) {
+  const unsigned online = arch::nr_online_cpus();
+  static constexpr unsigned kHarts[] = {1, 2, 4, kSmpMaxHarts};
+  static_assert(kHarts[3] == kSmpMaxHarts);
+  char name[kNameLen];
+  for (unsigned harts : kHarts) {
+    if (harts > online) {
+      b.diag("%s: %u harts online, %u-hart point not measured", w.name, online, harts);
+      break;
+    }
+    SmpRun& run = g_smp_run;
+    run.work = &w;
+    run.harts = harts;
+    run.rounds = b.iters(16);
+    run.ops.store(0);
+    run.finished.store(0);
+    run.failed.store(false);
+    for (auto& c : run.instret) c.store(0);
+    if (w.before) w.before(w.ctx);
+    const uint64_t t0 = Context::now();
+    arch::smp_call_all_concurrently(smp_worker, &run);
+    // The cross-call gives up waiting after 10 s of (virtual) time; the
+    // workers may still be running then, so wait for every one.
+    while (run.finished.load(std::memory_order_acquire) < harts) arch::cpu_relax();
+    const uint64_t wall = Context::now() - t0;
+    if (run.failed.load()) return b.fail("%s: an operation failed with %u harts", w.name, harts);
+    Stats per_hart;
+    const uint64_t per_hart_ops = run.rounds * w.ops_per_round;
+    for (unsigned c = 0; c < harts; ++c) per_hart.add(run.instret[c].load() / per_hart_ops);
+    Stats all;
+    all.batched = true;  // one timed region: min/max are the per-hart figures
+    all.total = wall;
+    all.n = run.ops.load();
+    all.min = per_hart.min;
+    all.max = per_hart.max;
+    snformat(name, sizeof(name), "%s_%uh", w.name, harts);
+    b.report(name, all);
+    if (w.after) w.after(b, w.ctx, name, run.ops.load());
+  }
+}
 
 void Context::report(const char* name, const Stats& s) {
   ++results_;

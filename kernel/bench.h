@@ -124,6 +124,34 @@ struct Case {
   void (*fn)(Context&);
 };
 
+// ---- scaling with harts (issue 8 item 2) ----
+// The most harts a scaling curve goes to (points 1, 2, 4, 8).
+inline constexpr unsigned kSmpMaxHarts = 8;
+
+// Work that every participating hart does at the same time: `round` runs
+// `rounds` times on each of the harts 0 .. harts-1 (cpu says which; it is
+// below kSmpMaxHarts) and does `ops_per_round` operations; false = an
+// operation failed. `before`/`after`, if set, run on the measuring hart
+// around each point (after: extra report lines for the point, e.g. lock
+// counts, given the point's name and operation count).
+struct SmpWork {
+  const char* name;  // results are named "<name>_<harts>h"
+  uint64_t ops_per_round;
+  bool (*round)(void* ctx, unsigned cpu);
+  void* ctx = nullptr;
+  void (*before)(void* ctx) = nullptr;
+  void (*after)(Context& b, void* ctx, const char* point, uint64_t ops) = nullptr;
+};
+
+// Runs `w` on 1, 2, 4 and 8 harts at once (the points with enough harts
+// online; the others get a diagnostic line), b.iters(16) rounds per hart,
+// and reports per point the whole machine's instructions per operation
+// (one timed region; min/max are the per-hart figures). Under QEMU -icount
+// every hart's counter advances with one virtual clock, so the whole-
+// machine figure (spinning included) is the one of record. A failed round
+// fails the case (b.fail) and stops.
+void measure_smp(Context& b, const SmpWork& w);
+
 // Runs the cases named in `selection` ("all" or a comma list); iteration
 // counts from `bench.iters=` (tiny|normal) on the kernel command line.
 // Returns the number of failed cases.

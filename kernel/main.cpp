@@ -139,6 +139,10 @@ namespace {
   const BootContinuation cont = *static_cast<const BootContinuation*>(arg);
   const uint64_t hartid = cont.hartid;
   const fdt::Fdt* fdt = &cont.fdt;
+  // Boot-loader entropy for the slab freelist secrets (DT spec 3.6 /chosen).
+  if (auto chosen = fdt->find("/chosen"))
+    for (const char* seed : {"rng-seed", "kaslr-seed"})
+      if (auto p = chosen->prop(seed)) slab_add_randomness(p->data().data(), p->size());
   kmem_cache_init(g_params.cmdline);
   initramfs::initramfs_init(fdt::chosen_initrd(*fdt));
 

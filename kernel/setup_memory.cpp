@@ -10,6 +10,7 @@
 #include "kernel/panic.h"
 #include "kernel/printk.h"
 #include "lib/cmdline.h"
+#include "mm/page_alloc.h"
 #include "lib/compiler.h"
 #include "mm/boot_mem.h"
 #include "mm/dt_memory.h"
@@ -53,6 +54,7 @@ __init void setup_page_allocator() {
   sizes.rwdata = span(_sdata, _edata);
   sizes.bss = span(__bss_start, __bss_end);
   const bool debug = cmdline_has(boot_params().cmdline, "mm.debug");
+  page_alloc_set_debug(cmdline_get(boot_params().cmdline, "page_alloc_debug").value_or("0") != "0");
   if (!mm_init_page_alloc(g_bootmem, sizes, debug)) panic("memory: page allocator setup failed");
   for (unsigned cpu = 0; cpu < arch::nr_cpus(); ++cpu)
     numa_set_cpu_node(cpu, arch::cpu_info(cpu).node);

@@ -8,6 +8,7 @@
 
 #include "mm/gfp.h"
 #include "mm/page.h"
+#include "mm/numa.h"
 #include "mm/zone.h"
 
 namespace k {
@@ -52,7 +53,75 @@ void __free_one_page(Page* page, uint64_t pfn, Zone& z, unsigned order);
 // Takes zone->lock: merges 2^order pages at page back into the buddy lists.
 void free_one_page(Zone& z, Page* page, uint64_t pfn, unsigned order);
 
+// "BUG: Bad page state" report.
+void bad_page(const Page* page, unsigned order, const char* reason);
+
 // ---- pcp (pcp.cpp) ----
+// page_alloc_debug=1: every allocation and free takes the checked paths
+// (check_new_page on allocation, no pcp fast path).
+extern bool g_page_alloc_debug;
+// Returns a batch of the coldest pages of pcp to the buddy lists (pcp->lock
+// held, interrupts masked).
+void pcp_free_batch(Zone& z, PerCpuPages& pcp);
+
+// The order-0 fast path: a page from this CPU's list of its node's pcp
+// zone (nid: NUMA_NO_NODE or that node), without a watermark check (pages
+// on pcp lists are already off the zone's free count; the refill, which
+// takes them from the buddy lists, goes through the watermarked path).
+// nullptr if the list is empty or the request needs anything else.
+[[gnu::always_inline]] inline Page* rmqueue_pcp_fast(int nid) {
+  const unsigned cpu = arch::this_cpu();
+  const int node = cpu_to_node(cpu);
+  if (nid != NUMA_NO_NODE && nid != node) return nullptr;
+  Zone* z = g_node_pcp_zone[node];
+  if (!z || cpu >= z->nr_pcp) return nullptr;
+  PerCpuPages& pcp = z->pcp[cpu];
+  const unsigned long irq = arch::irq_save();
+  pcp.lock.lock();
+  ListNode* n = pcp.list.pop_front();
+  if (n) relaxed_store(pcp.count, pcp.count - 1);
+  pcp.lock.unlock();
+  arch::irq_restore(irq);
+  if (!n) return nullptr;
+  // prep_new_page() for order 0: the page left the list with PG_pcp only.
+  Page* page = page_from_lru(n);
+  page->flags.store(0, std::memory_order_relaxed);
+  page->private_data = 0;
+  page->refcount.store(1, std::memory_order_relaxed);
+  return page;
+}
+
+// The order-0 free fast path for a page with refcount 1 and no flags but
+// PG_zeroed: drops the reference and puts the page on this CPU's list of
+// its zone. false (nothing done) when that is not possible here.
+[[gnu::always_inline]] inline bool free_pcp_fast(Page* page) {
+  if (page->nid >= kMaxNumNodes || page->zone_idx >= MAX_NR_ZONES) return false;
+  PgData* pg = g_pgdat_fast[page->nid];
+  const unsigned cpu = arch::this_cpu();
+  if (!pg) return false;
+  Zone& z = pg->node_zones[page->zone_idx];
+  if (cpu >= z.nr_pcp) return false;
+  const int old = page->refcount.fetch_sub(1, std::memory_order_acq_rel);
+  if (old != 1) [[unlikely]] {
+    if (old <= 0) {  // a free racing this one took the last reference
+      page->refcount.fetch_add(1, std::memory_order_relaxed);
+      bad_page(page, 0, "double free (racing frees)");
+    }
+    return true;  // still referenced (a get_page raced in), or refused
+  }
+  page->flags.store(Page::bit(PageFlag::kPcp), std::memory_order_relaxed);
+  PerCpuPages& pcp = z.pcp[cpu];
+  const unsigned long irq = arch::irq_save();
+  pcp.lock.lock();
+  pcp.list.push_front(&page->lru);  // hot end: the next allocation reuses it
+  relaxed_store(pcp.count, pcp.count + 1);
+  if (pcp.count >= pcp.high) [[unlikely]]
+    pcp_free_batch(z, pcp);
+  pcp.lock.unlock();
+  arch::irq_restore(irq);
+  return true;
+}
+
 Page* rmqueue_pcplist(Zone& z);
 // Frees an order-0 page (already checked and prepared) via this CPU's pcp.
 void free_unref_page(Page* page);
@@ -68,8 +137,5 @@ void init_per_zone_wmark_min();
 // buddy allocator in the largest aligned blocks, split at zone limits;
 // increments managed pages. Returns the number of pages freed.
 uint64_t free_pfn_range_to_buddy(uint64_t start_pfn, uint64_t end_pfn);
-
-// "BUG: Bad page state" report.
-void bad_page(const Page* page, unsigned order, const char* reason);
 
 }  // namespace k

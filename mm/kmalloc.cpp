@@ -4,6 +4,7 @@
 
 #include <arch/memory.h>
 
+#include <array>
 #include <atomic>
 #include <cstring>
 
@@ -36,15 +37,11 @@ constexpr size_t kClassSize[kNrIndexes] = {0,   96,  192, 8,    16,   32,   64,
                                            128, 256, 512, 1024, 2048, 4096, 8192};
 
 // (size - 1) / 8 -> index for sizes up to 192 (Linux size_index[]).
-constexpr uint8_t kSmallIndex[24] = {
-    3,                       // 1..8
-    4,                       // 9..16
-    5, 5,                    // 17..32
-    6, 6, 6, 6,              // 33..64
-    1, 1, 1, 1,              // 65..96
-    7, 7, 7, 7,              // 97..128
-    2, 2, 2, 2, 2, 2, 2, 2,  // 129..192
-};
+constexpr auto kSmallIndex = [] {
+  std::array<uint8_t, 24> t{};
+  for (size_t i = 0; i < t.size(); ++i) t[i] = static_cast<uint8_t>(kmalloc_index(i * 8 + 1));
+  return t;
+}();
 
 KmemCache* g_kmalloc_caches[NR_KMALLOC_TYPES][kNrIndexes];
 std::atomic<uint64_t> g_large_pages{0};
@@ -52,6 +49,8 @@ std::atomic<uint64_t> g_large_pages{0};
 // Marks a page-allocator block as a large kmalloc in its head's private
 // word, so kfree can tell it from other compound pages.
 constexpr uint64_t kLargeKmallocMagic = 0x6b6d616c6c6f634bull;  // "Kcollamk"
+
+constexpr gfp_t kGfpZones = __GFP_DMA | __GFP_DMA32;
 
 inline KmallocType kmalloc_type(gfp_t gfp) {
   if (gfp & __GFP_DMA) return KMALLOC_DMA;
@@ -100,10 +99,8 @@ void class_name(char* out, size_t len, const char* prefix, size_t size) {
 // of its large allocation.
 enum class Kind { kNone, kSlab, kLarge };
 Kind classify(const void* p, Page** out) {
-  if (!arch::is_linear_addr(p)) return Kind::kNone;
-  Page* page = virt_to_page(p);
+  Page* page = linear_to_head_page(p);
   if (!page) return Kind::kNone;
-  page = compound_head(page);
   *out = page;
   if (page->slab_page()) return Kind::kSlab;
   if (page->head() && page->private_data == kLargeKmallocMagic && page_address(page) == p)
@@ -111,15 +108,35 @@ Kind classify(const void* p, Page** out) {
   return Kind::kNone;
 }
 
+// (size - 1) / 256 -> index for 193 .. 8192 bytes (rv64imac has no
+// count-leading-zeros instruction; a 32-byte table is cheaper than libgcc).
+constexpr auto kLargeIndex = [] {
+  std::array<uint8_t, KMALLOC_MAX_CACHE_SIZE / 256> t{};
+  for (size_t i = 0; i < t.size(); ++i) t[i] = static_cast<uint8_t>(kmalloc_index(i * 256 + 256));
+  return t;
+}();
+
+// Run-time size (1 .. KMALLOC_MAX_CACHE_SIZE) -> index.
+inline unsigned size_index(size_t size) {
+  if (size <= 192) return kSmallIndex[(size - 1) / 8];
+  return kLargeIndex[(size - 1) / 256];
+}
+
+// The slow half of kmalloc_node/kfree: everything but a normal-zone class.
+[[gnu::noinline]] void* kmalloc_slow(size_t size, gfp_t gfp, int nid) {
+  if (size == 0) return ZERO_SIZE_PTR;
+  if (size > KMALLOC_MAX_CACHE_SIZE) return kmalloc_large(size, gfp, nid);
+  KmemCache* s = g_kmalloc_caches[kmalloc_type(gfp)][size_index(size)];
+  if (!s) {
+    pr_err("kmalloc(%zu) before kmem_cache_init\n", size);
+    return nullptr;
+  }
+  return kmem_cache_alloc_node(s, gfp, nid);
+}
+
 }  // namespace
 
-unsigned kmalloc_index(size_t size) {
-  if (size == 0 || size > KMALLOC_MAX_CACHE_SIZE) return 0;
-  if (size <= 192) return kSmallIndex[(size - 1) / 8];
-  unsigned shift = 8;  // 256
-  while ((size_t{1} << shift) < size) ++shift;
-  return shift;
-}
+KmemCache* kmalloc_caches[kNrIndexes];
 
 size_t kmalloc_class_size(unsigned index) { return index < kNrIndexes ? kClassSize[index] : 0; }
 
@@ -127,6 +144,7 @@ uint64_t kmalloc_large_pages() { return g_large_pages.load(std::memory_order_rel
 
 void kmalloc_reset() {
   std::memset(g_kmalloc_caches, 0, sizeof g_kmalloc_caches);
+  std::memset(kmalloc_caches, 0, sizeof kmalloc_caches);
   g_large_pages.store(0, std::memory_order_relaxed);
 }
 
@@ -144,20 +162,19 @@ void kmalloc_init() {
       g_kmalloc_caches[t][i] = create_boot_cache(name, size, is_pow2(size) ? size : 0, kFlags[t]);
     }
   }
+  std::memcpy(kmalloc_caches, g_kmalloc_caches[KMALLOC_NORMAL], sizeof kmalloc_caches);
 }
 
 void* kmalloc_node(size_t size, gfp_t gfp, int nid) {
-  if (size == 0) return ZERO_SIZE_PTR;
-  if (size > KMALLOC_MAX_CACHE_SIZE) return kmalloc_large(size, gfp, nid);
-  KmemCache* s = g_kmalloc_caches[kmalloc_type(gfp)][kmalloc_index(size)];
-  if (!s) {
-    pr_err("kmalloc(%zu) before kmem_cache_init\n", size);
-    return nullptr;
+  // (Slab allocation hooks are in slab_alloc; large ones in alloc_pages.)
+  if (size - 1 < KMALLOC_MAX_CACHE_SIZE && !(gfp & kGfpZones)) [[likely]] {
+    if (KmemCache* s = kmalloc_caches[size_index(size)]) [[likely]]
+      return slab_alloc(s, gfp, nid);
   }
-  return kmem_cache_alloc_node(s, gfp, nid);
+  return kmalloc_slow(size, gfp, nid);
 }
 
-void* kmalloc(size_t size, gfp_t gfp) { return kmalloc_node(size, gfp, NUMA_NO_NODE); }
+void* __kmalloc(size_t size, gfp_t gfp) { return kmalloc_node(size, gfp, NUMA_NO_NODE); }
 
 void* kmalloc_array(size_t n, size_t size, gfp_t gfp) {
   size_t bytes;
@@ -165,7 +182,28 @@ void* kmalloc_array(size_t n, size_t size, gfp_t gfp) {
   return kmalloc(bytes, gfp);
 }
 
+[[gnu::noinline]] static void kfree_slow(const void* p);
+
 void kfree(const void* p) {
+  // Free hooks (KFENCE) go here.
+  // Fast path: a slab object (linear_page_fast is nullptr for
+  // ZERO_SIZE_PTR, nullptr and other non-linear pointers).
+  Page* page = linear_page_fast(p);
+  if (page) [[likely]] {
+    const uint32_t flags = page->flags.load(std::memory_order_relaxed);
+    if (flags & Page::bit(PageFlag::kTail)) page = page->compound.head;
+    if (page->slab_page()) [[likely]] {
+      KmemCache* s = slab_cache(page);
+      if (slab_valid_object(s, page, p)) [[likely]]
+        return slab_free(s, page, const_cast<void*>(p));
+    }
+  }
+  kfree_slow(p);
+}
+
+// Everything but a valid slab object: nullptr and ZERO_SIZE_PTR (ignored),
+// large allocations, and pointers kmalloc did not return (reported).
+static void kfree_slow(const void* p) {
   if (ZERO_OR_NULL_PTR(p)) return;
   Page* page = nullptr;
   switch (classify(p, &page)) {

@@ -32,8 +32,43 @@ inline constexpr size_t KMALLOC_MAX_CACHE_SIZE = size_t{1} << KMALLOC_SHIFT_HIGH
 // Largest kmalloc: one maximal buddy block (4 MiB).
 inline constexpr size_t KMALLOC_MAX_SIZE = size_t{4096} << 10;
 
-void* kmalloc(size_t size, gfp_t gfp);
+struct KmemCache;
+void* kmem_cache_alloc(KmemCache* s, gfp_t gfp);  // mm/slab.h
+
+// Index of the size class serving `size` (1 .. KMALLOC_MAX_CACHE_SIZE), 0
+// outside that range. Class sizes: kmalloc_class_size(index); 1 and 2 are
+// the 96- and 192-byte classes (Linux kmalloc_info[]).
+constexpr unsigned kmalloc_index(size_t size) {
+  if (size == 0 || size > KMALLOC_MAX_CACHE_SIZE) return 0;
+  if (size <= 8) return 3;
+  if (size <= 16) return 4;
+  if (size <= 32) return 5;
+  if (size <= 64) return 6;
+  if (size <= 96) return 1;
+  if (size <= 128) return 7;
+  if (size <= 192) return 2;
+  unsigned shift = 8;  // 256
+  while ((size_t{1} << shift) < size) ++shift;
+  return shift;
+}
+size_t kmalloc_class_size(unsigned index);
+
+// The caches of the normal (not DMA) size classes, by kmalloc_index;
+// nullptr before kmem_cache_init.
+extern KmemCache* kmalloc_caches[KMALLOC_SHIFT_HIGH + 1];
+
+// kmalloc without the compile-time shortcut below.
+void* __kmalloc(size_t size, gfp_t gfp);
 void* kmalloc_node(size_t size, gfp_t gfp, int nid);
+// A size and zone known at compile time pick the cache at compile time
+// (Linux kmalloc()): the call is kmem_cache_alloc's fast path directly.
+[[gnu::always_inline]] inline void* kmalloc(size_t size, gfp_t gfp) {
+  if (__builtin_constant_p(size) && __builtin_constant_p(gfp) && kmalloc_index(size) &&
+      !(gfp & (__GFP_DMA | __GFP_DMA32))) {
+    if (KmemCache* s = kmalloc_caches[kmalloc_index(size)]) return kmem_cache_alloc(s, gfp);
+  }
+  return __kmalloc(size, gfp);
+}
 inline void* kzalloc(size_t size, gfp_t gfp) { return kmalloc(size, gfp | __GFP_ZERO); }
 inline void* kzalloc_node(size_t size, gfp_t gfp, int nid) {
   return kmalloc_node(size, gfp | __GFP_ZERO, nid);
@@ -64,10 +99,6 @@ inline void* kvzalloc(size_t size, gfp_t gfp) { return kvmalloc(size, gfp | __GF
 void* kvmalloc_array(size_t n, size_t size, gfp_t gfp);
 void kvfree(const void* p);
 
-// Index of the size class serving `size` (1 .. KMALLOC_MAX_CACHE_SIZE);
-// exposed for tests. Class sizes: kmalloc_class_size(index).
-unsigned kmalloc_index(size_t size);
-size_t kmalloc_class_size(unsigned index);
 // Pages held by large (page-allocator) kmalloc allocations right now.
 uint64_t kmalloc_large_pages();
 

@@ -18,22 +18,36 @@ namespace {
 unsigned long long kib(uint64_t bytes) { return static_cast<unsigned long long>(bytes >> 10); }
 
 // Linux __free_pages_core(): a PG_reserved block becomes managed and free.
+// Every page of the block is rewritten whole-word (flags 0 with its zone
+// and node, refcount 0, its section): two stores a page. A block never
+// crosses a section array, zone or node, so one pair of words fits all.
 void free_pages_core(uint64_t pfn, unsigned order) {
   Page* head = pfn_to_page(Pfn(pfn));
   const uint64_t n = uint64_t{1} << order;
-  for (uint64_t i = 0; i < n; ++i) {
-    Page* p = head + i;
-    p->clear(PageFlag::kReserved);
-    p->refcount.store(0, std::memory_order_relaxed);
-  }
+  const uint64_t word0 = page_word0(0, head->zone_idx, head->nid);
+  const uint64_t word1 = page_word1(head->section);
+  for (Page *p = head, *e = head + n; p < e; ++p) page_set_words01(p, word0, word1);
   Zone& z = page_zone(head);
   z.managed_pages.fetch_add(n, std::memory_order_relaxed);
   free_one_page(z, head, pfn, order);
 }
 
-}  // namespace
+// One past the last pfn from `pfn` on (below `end`) on the same node.
+// Pages of one section array are adjacent structs: walk them directly.
+uint64_t same_node_end(uint64_t pfn, uint64_t end) {
+  const Page* p = pfn_to_page(Pfn(pfn));
+  const uint8_t nid = p->nid;
+  for (uint64_t q = pfn + 1; q < end; ++q) {
+    // Crossing into another section array: look the page up again.
+    p = (q & (kPagesPerSection - 1)) ? p + 1 : pfn_to_page(Pfn(q));
+    if (p->nid != nid) return q;
+  }
+  return end;
+}
 
-uint64_t free_pfn_range_to_buddy(uint64_t start, uint64_t end) {
+// Frees [start, end) in the largest aligned blocks that stay inside one
+// zone; single_node: the caller knows the range is on one node.
+uint64_t free_range(uint64_t start, uint64_t end, bool single_node) {
   uint64_t freed = 0;
   uint64_t pfn = start;
   while (pfn < end) {
@@ -42,12 +56,7 @@ uint64_t free_pfn_range_to_buddy(uint64_t start, uint64_t end) {
     for (uint64_t b : {g_zone_limits.dma_end_pfn, g_zone_limits.dma32_end_pfn})
       if (b > pfn && b < lim) lim = b;
     // ... nor a node boundary (free_reserved_area() ranges may cross one).
-    const uint8_t nid = pfn_to_page(Pfn(pfn))->nid;
-    for (uint64_t q = pfn + 1; q < lim; ++q)
-      if (pfn_to_page(Pfn(q))->nid != nid) {
-        lim = q;
-        break;
-      }
+    if (!single_node) lim = same_node_end(pfn, lim);
     while (pfn < lim) {
       unsigned order = pfn ? static_cast<unsigned>(__builtin_ctzll(pfn)) : MAX_ORDER;
       if (order > MAX_ORDER) order = MAX_ORDER;
@@ -60,17 +69,25 @@ uint64_t free_pfn_range_to_buddy(uint64_t start, uint64_t end) {
   return freed;
 }
 
+}  // namespace
+
+uint64_t free_pfn_range_to_buddy(uint64_t start, uint64_t end) {
+  return free_range(start, end, false);
+}
+
 bool mm_init_page_alloc(const BootMemInfo& info, const KernelSectionSizes& sizes, bool debug) {
+  zone_limits_init(info.dma_zone_limit);  // page_map_init stores each page's zone
   if (!numa_init(info) || !page_map_init() || !free_area_init(info.dma_zone_limit)) {
     pr_err("mm: page allocator initialisation failed\n");
     return false;
   }
   if (debug) memblock.dump();
   // memblock_free_all(): every free page of every node to the buddy lists.
+  // Each free range lies in one memblock region, so on one node.
   memblock.for_each_free_range([](PhysAddr s, PhysAddr e, int) {
     const uint64_t sp = align_up(s.value(), kPageSize) >> kPageShift;
     const uint64_t ep = e.value() >> kPageShift;
-    if (sp < ep) free_pfn_range_to_buddy(sp, ep);
+    if (sp < ep) free_range(sp, ep, true);
   });
   memblock.retire();
   zone_pcp_update_all();

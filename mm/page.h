@@ -47,15 +47,19 @@ struct Page {
       Page* head;
     } compound;
     // Slab page (mm/slab.*): first free object, owning cache, counters.
+    // `dropped`: free objects cut off with a corrupt freelist pointer
+    // (never handed out again; the slab is freed once inuse reaches 0).
     struct {
       void* freelist;
       void* slab_cache;
       uint32_t inuse;
-      uint32_t objects;
+      uint16_t objects;
+      uint16_t dropped;
     } slab;
     uint64_t raw[3];
   };
-  // Owner-private word (Linux page->private).
+  // Owner-private word (Linux page->private). Slab pages: the address of
+  // the first object (colour offset and left red zone included).
   uint64_t private_data = 0;
 
   Page() : raw{0, 0, 0} {}
@@ -80,6 +84,48 @@ struct Page {
 
 static_assert(sizeof(Page) <= 64, "struct page must stay within 64 bytes");
 static_assert(alignof(Page) <= 8);
+
+// ---- whole-struct initialisation (boot memory init) ----
+// Boot writes every struct page: as eight 64-bit stores, not field by
+// field (each atomic field would cost a read-modify-write). The words:
+//   0: flags | zone_idx << 32 | nid << 40 | order << 48
+//   1: refcount | section << 32
+//   2, 3: lru.next, lru.prev (an unlinked node points at itself)
+//   4..6: the union; 7: private_data
+static_assert(sizeof(Page) == 64 && sizeof(ListNode) == 16);
+static_assert(offsetof(Page, zone_idx) == 4 && offsetof(Page, nid) == 5 &&
+              offsetof(Page, order) == 6 && offsetof(Page, refcount) == 8 &&
+              offsetof(Page, section) == 12 && offsetof(Page, lru) == 16 &&
+              offsetof(Page, private_data) == 56);
+inline constexpr uint64_t page_word0(uint32_t flags, uint8_t zone_idx, uint8_t nid) {
+  return flags | uint64_t{zone_idx} << 32 | uint64_t{nid} << 40;
+}
+inline constexpr uint64_t page_word1(uint32_t section) { return uint64_t{section} << 32; }
+
+// (may_alias: the words are stored over the Page's fields; the kernel is
+// freestanding, so a memcpy here would be a call, not eight stores.)
+using PageWord [[gnu::may_alias]] = uint64_t;
+
+// Stores a whole page: word0/word1 as above, an unlinked lru, zeros.
+inline void page_init_words(Page* p, uint64_t word0, uint64_t word1) {
+  auto* w = reinterpret_cast<PageWord*>(p);
+  const auto lru = reinterpret_cast<uintptr_t>(p) + 16;
+  w[0] = word0;
+  w[1] = word1;
+  w[2] = lru;
+  w[3] = lru;
+  w[4] = 0;
+  w[5] = 0;
+  w[6] = 0;
+  w[7] = 0;
+}
+// Stores the first two words only (flags, zone, node, order, refcount,
+// section): a reserved page becoming a free one at hand-over.
+inline void page_set_words01(Page* p, uint64_t word0, uint64_t word1) {
+  auto* w = reinterpret_cast<PageWord*>(p);
+  w[0] = word0;
+  w[1] = word1;
+}
 
 inline Page* page_from_lru(ListNode* n) { return container_of(n, &Page::lru); }
 

@@ -117,7 +117,9 @@ Page* get_page_from_freelist(gfp_t gfp, unsigned order, unsigned alloc_flags,
     }
     Page* page = rmqueue(z, order);
     if (!page) continue;
-    if (!check_new_page(page, order)) continue;  // reported; the block is leaked, not reused
+    // Bad-page checks of new pages cost on every allocation: debug only
+    // (Linux CONFIG_DEBUG_VM). Frees keep their integrity checks always.
+    if (g_page_alloc_debug && !check_new_page(page, order)) continue;  // reported; leaked
     prep_new_page(page, order, gfp);
     return page;
   }
@@ -196,8 +198,11 @@ void free_one_page(Zone& z, Page* page, uint64_t pfn, unsigned order) {
   __free_one_page(page, pfn, z, order);
 }
 
-Page* alloc_pages_node(int nid, gfp_t gfp, unsigned order) {
-  if (should_fail_alloc_page(gfp, order)) return nullptr;  // mm/fault_inject.h
+namespace {
+
+// Everything but an order-0 pcp hit: other orders, zone modifiers, an
+// empty pcp list (refill), watermarks, fallback, failure reports.
+[[gnu::noinline]] Page* alloc_pages_slow(int nid, gfp_t gfp, unsigned order) {
   if (order > MAX_ORDER) {
     if (!(gfp & __GFP_NOWARN))
       pr_warn("page allocation failure: order %u above MAX_ORDER %u\n", order, MAX_ORDER);
@@ -236,7 +241,19 @@ Page* alloc_pages_node(int nid, gfp_t gfp, unsigned order) {
   return nullptr;
 }
 
-Page* alloc_pages(gfp_t gfp, unsigned order) { return alloc_pages_node(NUMA_NO_NODE, gfp, order); }
+}  // namespace
+
+Page* alloc_pages_node(int nid, gfp_t gfp, unsigned order) {
+  if (should_fail_alloc_page(gfp, order)) return nullptr;  // mm/fault_inject.h
+  if (order == 0 && !(gfp & (__GFP_DMA | __GFP_DMA32)) && !g_page_alloc_debug) [[likely]] {
+    if (Page* page = rmqueue_pcp_fast(nid)) [[likely]] {
+      if (gfp & __GFP_ZERO) [[unlikely]]
+        std::memset(page_address(page), 0, kPageSize);
+      return page;
+    }
+  }
+  return alloc_pages_slow(nid, gfp, order);
+}
 
 void* __get_free_pages(gfp_t gfp, unsigned order) {
   Page* p = alloc_pages(gfp, order);
@@ -245,7 +262,10 @@ void* __get_free_pages(gfp_t gfp, unsigned order) {
 
 void* get_zeroed_page(gfp_t gfp) { return __get_free_pages(gfp | __GFP_ZERO, 0); }
 
-void __free_pages(Page* page, unsigned order) {
+namespace {
+
+// Every check a free makes; the block is refused (reported) when one fails.
+[[gnu::noinline]] void free_pages_checked(Page* page, unsigned order) {
   if (!page) return;
   if (order > MAX_ORDER) {
     bad_page(page, order, "free with an order above MAX_ORDER");
@@ -306,6 +326,22 @@ void __free_pages(Page* page, unsigned order) {
     return;
   }
   free_one_page(page_zone(page), page, pfn, order);
+}
+
+}  // namespace
+
+void __free_pages(Page* page, unsigned order) {
+  // Free hooks go here.
+  // Fast path: an order-0 page holding its last reference, with no flag
+  // that says free, compound, reserved or slab (a double free has PG_pcp
+  // or PG_buddy set and takes the checked path, which refuses it).
+  if (order == 0 && page && !g_page_alloc_debug) [[likely]] {
+    const uint32_t f = page->flags.load(std::memory_order_relaxed);
+    if ((f & ~Page::bit(PageFlag::kZeroed)) == 0 && page->order == 0 && page->ref() == 1 &&
+        free_pcp_fast(page)) [[likely]]
+      return;
+  }
+  free_pages_checked(page, order);
 }
 
 void free_pages(void* addr, unsigned order) {

@@ -19,10 +19,12 @@
 
 namespace k {
 
-// 2^order pages from the zonelist of the calling CPU's node.
-Page* alloc_pages(gfp_t gfp, unsigned order);
 // 2^order pages preferring node nid (NUMA_NO_NODE: the calling CPU's node).
 Page* alloc_pages_node(int nid, gfp_t gfp, unsigned order);
+// 2^order pages from the zonelist of the calling CPU's node.
+inline Page* alloc_pages(gfp_t gfp, unsigned order) {
+  return alloc_pages_node(NUMA_NO_NODE, gfp, order);
+}
 inline Page* alloc_page(gfp_t gfp) { return alloc_pages(gfp, 0); }
 
 // Linear-map address of a new block, nullptr on failure.
@@ -53,6 +55,13 @@ uint64_t nr_free_pages();
 uint64_t zone_free_pages_total(const Zone& z);
 // Sum of managed pages (Linux totalram_pages()).
 uint64_t totalram_pages();
+// page_alloc_debug=1 (Linux CONFIG_DEBUG_VM-style, default off): every
+// allocation and free takes the checked paths: new pages are checked for
+// bad state, and order-0 requests bypass the per-CPU fast path. Frees
+// refuse double frees and wrong orders with or without it.
+void page_alloc_set_debug(bool on);
+bool page_alloc_debug();
+
 // How many "Bad page state" reports were made (tests, shell).
 uint64_t nr_bad_page_reports();
 

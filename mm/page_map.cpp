@@ -6,6 +6,7 @@
 #include "kernel/printk.h"
 #include "mm/memblock.h"
 #include "mm/numa.h"
+#include "mm/zone.h"
 
 namespace k {
 
@@ -69,17 +70,26 @@ bool page_map_init() {
         nid = r.nid;
     });
     const uint64_t n = ms.end_pfn - ms.start_pfn;
-    auto* arr = static_cast<Page*>(memblock.alloc(n * sizeof(Page), 64, nid));
+    // Not memblock.alloc: it would zero the array, and every byte of it
+    // is written below anyway.
+    auto pa = memblock.phys_alloc(n * sizeof(Page), 64, PhysAddr(0), PhysAddr(kPhysAddrMax), nid);
+    auto* arr = pa.ok() ? static_cast<Page*>(arch::phys_to_virt(*pa)) : nullptr;
     if (!arr) {
       pr_err("page_map: cannot allocate %llu struct pages for section %llu\n",
              static_cast<unsigned long long>(n), static_cast<unsigned long long>(first + i));
       return false;
     }
-    for (uint64_t j = 0; j < n; ++j) {
-      Page* p = new (&arr[j]) Page();
-      p->section = static_cast<uint32_t>(first + i);
-      p->nid = static_cast<uint8_t>(nid);
-      p->set(PageFlag::kReserved);
+    // Every page PG_reserved with its node, zone and section: eight
+    // stores a page (mm/page.h), in runs of one zone type.
+    const uint64_t word1 = page_word1(static_cast<uint32_t>(first + i));
+    for (uint64_t pfn = ms.start_pfn; pfn < ms.end_pfn;) {
+      uint64_t run_end = zone_type_end_pfn(pfn);
+      if (run_end > ms.end_pfn) run_end = ms.end_pfn;
+      const uint64_t word0 =
+          page_word0(Page::bit(PageFlag::kReserved), pfn_zone_type(pfn), static_cast<uint8_t>(nid));
+      Page* p = arr + (pfn - ms.start_pfn);
+      for (Page* e = arr + (run_end - ms.start_pfn); p < e; ++p) page_init_words(p, word0, word1);
+      pfn = run_end;
     }
     ms.map_base = reinterpret_cast<uintptr_t>(arr) - ms.start_pfn * sizeof(Page);
     pages += n;
@@ -90,12 +100,24 @@ bool page_map_init() {
   g_page_map.min_pfn = min_pfn;
   g_page_map.max_pfn = max_pfn;
   g_page_map.nr_pages = pages;
-  // Per-page node and NOMAP marks from the regions themselves.
+  // Per-page node and NOMAP marks from the regions themselves, where they
+  // differ from what the section's array was initialised with (a region
+  // on another node than the section's first RAM, or no-map).
   memblock.for_each_mem_region([](const MemblockRegion& r) {
-    for (uint64_t pfn = region_start_pfn(r); pfn < region_end_pfn(r); ++pfn) {
+    const auto rnid = static_cast<uint8_t>(r.nid >= 0 ? r.nid : 0);
+    const bool nomap = r.flags & MEMBLOCK_NOMAP;
+    for (uint64_t pfn = region_start_pfn(r); pfn < region_end_pfn(r);) {
+      // One section's part of the region: one page array.
+      uint64_t end = ((pfn >> kPfnSectionShift) + 1) << kPfnSectionShift;
+      if (end > region_end_pfn(r)) end = region_end_pfn(r);
       Page* p = pfn_to_page(Pfn(pfn));
-      p->nid = static_cast<uint8_t>(r.nid >= 0 ? r.nid : 0);
-      if (r.flags & MEMBLOCK_NOMAP) p->set(PageFlag::kNoMap);
+      if (p->nid != rnid || nomap) {
+        for (Page* e = p + (end - pfn); p < e; ++p) {
+          p->nid = rnid;
+          if (nomap) p->set(PageFlag::kNoMap);
+        }
+      }
+      pfn = end;
     }
   });
   pr_info("page_map: %llu struct pages (%lluK) in %llu sections of %lluM\n",

@@ -58,6 +58,13 @@ void drain_pages_zone(unsigned cpu, Zone& z) {
 
 }  // namespace
 
+bool g_page_alloc_debug = false;
+
+void page_alloc_set_debug(bool on) { g_page_alloc_debug = on; }
+bool page_alloc_debug() { return g_page_alloc_debug; }
+
+void pcp_free_batch(Zone& z, PerCpuPages& pcp) { free_pcppages_bulk(z, pcp.batch, pcp); }
+
 Page* rmqueue_pcplist(Zone& z) {
   IrqSave irq;
   const unsigned cpu = arch::this_cpu();

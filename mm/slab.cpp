@@ -6,6 +6,7 @@
 #include <arch/cpu.h>
 #include <arch/memory.h>
 
+#include <atomic>
 #include <cstring>
 #include <new>
 
@@ -23,10 +24,80 @@ namespace k {
 
 SpinLock g_slab_lock;
 ListHead g_slab_caches;
+LinearPageIndex g_linear_pages;
+
+bool linear_page_index_init() {
+  g_linear_pages = LinearPageIndex{};
+  const uint64_t ram_base = arch::g_layout.phys_ram_base;
+  const uint64_t ram_end = g_page_map.max_pfn << kPageShift;
+  if (ram_end <= ram_base) return false;
+  // Granules never straddle a page-map section: at most a section, and no
+  // larger than the alignment of the RAM base.
+  unsigned shift = kSectionShift;
+  if (ram_base && static_cast<unsigned>(__builtin_ctzll(ram_base)) < shift)
+    shift = static_cast<unsigned>(__builtin_ctzll(ram_base));
+  if (shift < kPageShift) return false;
+  uint64_t span = ram_end - ram_base;
+  if (span > arch::g_layout.linear_size) span = arch::g_layout.linear_size;
+  const uint64_t n = (span + (uint64_t{1} << shift) - 1) >> shift;
+  unsigned order = 0;
+  while ((kPageSize << order) < n * sizeof(LinearPageRange)) ++order;
+  if (order > MAX_ORDER) return false;
+  void* mem = __get_free_pages(GFP_KERNEL | __GFP_NOWARN, order);
+  if (!mem) return false;
+  auto* ranges = static_cast<LinearPageRange*>(mem);
+  for (uint64_t i = 0; i < n; ++i) {
+    const uint64_t first_pfn = (ram_base + (i << shift)) >> kPageShift;
+    const MemSection* ms = pfn_section(first_pfn);
+    // The section holding this granule (the granule's first page may be a
+    // hole below the section's first struct page).
+    if (!ms) {
+      const uint64_t sec = (first_pfn >> kPfnSectionShift) - g_page_map.first_section;
+      ms = sec < g_page_map.nr_sections && g_page_map.sections[sec].map_base
+               ? &g_page_map.sections[sec]
+               : nullptr;
+    }
+    LinearPageRange r{};
+    if (ms) {
+      const uint64_t g_lo = i << shift, g_hi = g_lo + (uint64_t{1} << shift);
+      uint64_t lo = (ms->start_pfn << kPageShift) - ram_base;
+      uint64_t hi = (ms->end_pfn << kPageShift) - ram_base;
+      if (ms->start_pfn << kPageShift < ram_base) lo = 0;
+      if (lo < g_lo) lo = g_lo;
+      if (hi > g_hi) hi = g_hi;
+      if (lo < hi) {
+        r.page0 = ms->map_base + (ram_base >> kPageShift) * sizeof(Page);
+        r.lo = lo;
+        r.len = hi - lo;
+      }
+    }
+    ranges[i] = r;
+  }
+  g_linear_pages.linear_base = arch::g_layout.linear_base;
+  g_linear_pages.shift = shift;
+  g_linear_pages.ranges = ranges;
+  g_linear_pages.span = span;
+  return true;
+}
 
 namespace {
 
 bool g_slab_up = false;
+
+// Freelist hardening (slab_harden=, default on) and the state the
+// per-cache secrets are drawn from: a splitmix64 sequence (Steele et al.
+// 2014) over a seed mixed from the time and cycle CSRs and any seed the
+// boot loader passed in /chosen (slab_add_randomness). Not a CSPRNG; the
+// secret only has to be unknown to whoever overwrites a free object.
+bool g_slab_harden = true;
+std::atomic<uint64_t> g_random_state{0};
+uint64_t g_random_seed = 0;
+
+uint64_t mix64(uint64_t z) {
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
 int g_nr_node_ids = 1;
 
 // Descriptors of the boot caches (kmalloc) come from whole pages carved by
@@ -115,9 +186,14 @@ uint32_t cpu_array_limit(uint64_t stride) {
   return 120;
 }
 
+// Each CPU array has one extra slot in front, always nullptr, so that the
+// free fast path's double-free check may read entry[avail - 1] when the
+// array is empty.
+uint64_t array_slots(uint32_t limit) { return limit ? limit + 1 : 0; }
+
 size_t descriptor_size(uint32_t limit, unsigned nr_cpus, unsigned nr_nodes) {
   return align_up(sizeof(KmemCache), kCacheLineSize) + nr_cpus * sizeof(KmemCacheCpu) +
-         align_up(static_cast<uint64_t>(nr_cpus) * limit * sizeof(void*), kCacheLineSize) +
+         align_up(nr_cpus * array_slots(limit) * sizeof(void*), kCacheLineSize) +
          nr_nodes * sizeof(KmemCacheNode);
 }
 
@@ -129,13 +205,20 @@ KmemCache* construct_cache(void* mem, uint32_t limit, unsigned nr_cpus, unsigned
   s->cpu = reinterpret_cast<KmemCacheCpu*>(p);
   for (unsigned i = 0; i < nr_cpus; ++i) new (&s->cpu[i]) KmemCacheCpu();
   p += nr_cpus * sizeof(KmemCacheCpu);
-  for (unsigned i = 0; i < nr_cpus; ++i) s->cpu[i].entry = reinterpret_cast<void**>(p) + i * limit;
-  p += align_up(static_cast<uint64_t>(nr_cpus) * limit * sizeof(void*), kCacheLineSize);
+  for (unsigned i = 0; i < nr_cpus; ++i) {
+    KmemCacheCpu& c = s->cpu[i];
+    c.entry = reinterpret_cast<void**>(p) + i * array_slots(limit) + 1;
+    if (limit) c.entry[-1] = nullptr;
+    c.limit = limit;
+    c.node = cpu_to_node(i);
+  }
+  p += align_up(nr_cpus * array_slots(limit) * sizeof(void*), kCacheLineSize);
   s->node = reinterpret_cast<KmemCacheNode*>(p);
   for (unsigned i = 0; i < nr_nodes; ++i) new (&s->node[i]) KmemCacheNode();
   s->nr_cpus = nr_cpus;
   s->nr_nodes = nr_nodes;
   s->limit = limit;
+  s->nr_fast_cpus = limit ? nr_cpus : 0;
   return s;
 }
 
@@ -170,6 +253,13 @@ KmemCache* create_cache(const char* name, size_t size, size_t align, slab_flags_
   tmp.align = static_cast<uint32_t>(calculate_alignment(flags, align, size));
   calculate_sizes(&tmp);
   const int order = calculate_order(tmp.size);
+  // struct page keeps the object count in 16 bits; only tiny objects in
+  // huge slabs could exceed it, and calculate_order never picks those.
+  if (order >= 0 && (kPageSize << order) / tmp.size > 0xffff) {
+    if (flags & SLAB_PANIC) panic("kmem_cache_create(%s): too many objects per slab", name);
+    pr_err("kmem_cache_create(%s): too many objects per slab\n", name);
+    return nullptr;
+  }
   if (order < 0) {
     if (flags & SLAB_PANIC)
       panic("kmem_cache_create(%s): object of %zu bytes too large", name, size);
@@ -199,6 +289,8 @@ KmemCache* create_cache(const char* name, size_t size, size_t align, slab_flags_
   s->ctor = ctor;
   s->order = static_cast<unsigned>(order);
   s->objects = static_cast<unsigned>(s->slab_bytes() / s->size);
+  s->span = s->objects * s->size;
+  s->random = slab_new_random();
   s->allocflags = (s->order ? __GFP_COMP : 0) | ((flags & SLAB_CACHE_DMA) ? __GFP_DMA : 0) |
                   ((flags & SLAB_CACHE_DMA32) ? __GFP_DMA32 : 0);
   // Colouring (Bonwick 1994; Linux SLAB): the slack at the end of a slab
@@ -219,8 +311,10 @@ KmemCache* create_cache(const char* name, size_t size, size_t align, slab_flags_
 
 enum SlabState { kEmpty, kPartial, kFull };
 
-inline SlabState slab_state(const Page* slab, uint32_t inuse) {
-  return inuse == 0 ? kEmpty : inuse == slab->slab.objects ? kFull : kPartial;
+// Full: nothing left to hand out (dropped objects are gone for good).
+inline SlabState slab_state(const Page* slab) {
+  const auto& m = slab->slab;
+  return m.inuse == 0 ? kEmpty : m.inuse + m.dropped == m.objects ? kFull : kPartial;
 }
 
 void list_add_state(KmemCacheNode* n, Page* slab, SlabState st) {
@@ -255,47 +349,60 @@ void list_del_state(KmemCacheNode* n, Page* slab, SlabState st) {
   }
 }
 
-// After inuse changed from `old_inuse`: move the slab to its new list.
-void relist(KmemCacheNode* n, Page* slab, uint32_t old_inuse) {
-  const SlabState a = slab_state(slab, old_inuse), b = slab_state(slab, slab->slab.inuse);
-  if (a == b) return;
-  list_del_state(n, slab, a);
-  list_add_state(n, slab, b);
+// After the slab's counters changed from state `before`: move it to the
+// list of its new state.
+void relist(KmemCacheNode* n, Page* slab, SlabState before) {
+  const SlabState after = slab_state(slab);
+  if (before == after) return;
+  list_del_state(n, slab, before);
+  list_add_state(n, slab, after);
 }
 
-// A slab whose freelist was dropped as corrupt (slab_take) has no free
-// object left to give although inuse < objects: park it on the full list so
-// that nobody takes from it again. Its objects stay accounted as in use.
-void park_if_dropped(KmemCacheNode* n, Page* slab) {
-  if (slab->slab.freelist || slab->slab.inuse == slab->slab.objects) return;
-  list_del_state(n, slab, slab_state(slab, slab->slab.inuse));
-  list_add_state(n, slab, kFull);
-  // Counted as full from now on: make inuse say so, keeping the node total.
-  n->inuse_objects += slab->slab.objects - slab->slab.inuse;
-  slab->slab.inuse = slab->slab.objects;
+[[gnu::cold]] void report_corrupt_freelist(const KmemCache* s, const Page* slab, void* obj,
+                                           void* next, unsigned dropped) {
+  slab_report(s, "Freepointer corrupt",
+              "free object %p of slab %p points to %p, outside the slab's objects; the rest of "
+              "the slab's freelist (%u objects) is dropped\n",
+              obj, slab_base(slab), next, dropped);
 }
 
-// node->list_lock held for the next two.
+[[gnu::cold]] void report_double_free(const KmemCache* s, const Page* slab, const void* obj) {
+  slab_report(s, "Object already free", "double free of object %p (slab %p); free refused\n", obj,
+              slab_base(slab));
+}
+
+// node->list_lock held for the next two; callers relist the slab.
+// Takes the slab's first free object. The next pointer is decoded and,
+// when hardened (or debugging), validated: a pointer that is not an object
+// of this slab (overflow, use-after-free write) is reported and the rest of
+// the freelist dropped instead of followed.
 inline void* slab_take(const KmemCache* s, KmemCacheNode* n, Page* slab) {
   void* obj = slab->slab.freelist;
   void* next = get_freepointer(s, obj);
-  if (s->debug() && next && slab_obj_index(s, slab, next) < 0) {
-    slab_report(s, "Freepointer corrupt",
-                "free object %p of slab %p points to %p; rest of the slab's freelist dropped\n",
-                obj, slab_base(slab), next);
+  ++slab->slab.inuse;
+  ++n->inuse_objects;
+  if (next && (s->random || s->debug()) && !slab_valid_object(s, slab, next)) [[unlikely]] {
+    slab->slab.dropped = static_cast<uint16_t>(slab->slab.objects - slab->slab.inuse);
+    report_corrupt_freelist(s, slab, obj, next, slab->slab.dropped);
     next = nullptr;
   }
   slab->slab.freelist = next;
-  ++slab->slab.inuse;
-  ++n->inuse_objects;
   return obj;
 }
 
-inline void slab_put(const KmemCache* s, KmemCacheNode* n, Page* slab, void* obj) {
+// Puts obj back on its slab's freelist. Refuses (false, after a report)
+// the naive double free that needs no debugging to see: obj is already
+// the freelist head, or nothing of the slab is in use.
+inline bool slab_put(const KmemCache* s, KmemCacheNode* n, Page* slab, void* obj) {
+  if (slab->slab.freelist == obj || slab->slab.inuse == 0) [[unlikely]] {
+    report_double_free(s, slab, obj);
+    return false;
+  }
   set_freepointer(s, obj, slab->slab.freelist);
   slab->slab.freelist = obj;
   --slab->slab.inuse;
   --n->inuse_objects;
+  return true;
 }
 
 // A new slab of 2^order pages, objects constructed and linked, on no list.
@@ -305,18 +412,32 @@ Page* new_slab(KmemCache* s, gfp_t gfp, int nid) {
   account_pages(MM_SLAB, slab, s->order, +1);  // mm/accounting.h
   const uint32_t colour =
       s->colour > 1 ? s->colour_next.fetch_add(1, std::memory_order_relaxed) % s->colour : 0;
-  slab->private_data = uint64_t{colour} * s->colour_off;
+  slab->private_data = reinterpret_cast<uintptr_t>(slab_base(slab)) +
+                       uint64_t{colour} * s->colour_off + s->red_left_pad;
   slab->slab.slab_cache = s;
   slab->slab.inuse = 0;
-  slab->slab.objects = s->objects;
+  slab->slab.objects = static_cast<uint16_t>(s->objects);
+  slab->slab.dropped = 0;
   if (s->poison()) init_slab_padding(s, slab);
   void* next = nullptr;
-  for (unsigned i = s->objects; i-- > 0;) {
-    void* obj = object_at(s, slab, i);
-    if (s->debug()) init_object_debug(s, obj, false);
-    if (s->ctor) s->ctor(obj);
-    set_freepointer(s, obj, next);
-    next = obj;
+  if (!s->debug() && !s->ctor) {
+    // The common case, with the cache's fields in registers: link every
+    // object, last first, so the freelist runs in address order.
+    const uint64_t random = s->random, size = s->size, offset = s->offset;
+    char* obj = slab_first_object(slab) + (s->objects - 1) * size;
+    for (unsigned i = s->objects; i-- > 0; obj -= size) {
+      auto* where = reinterpret_cast<uint64_t*>(obj + offset);
+      *where = freeptr_encode(random, where, reinterpret_cast<uintptr_t>(next));
+      next = obj;
+    }
+  } else {
+    for (unsigned i = s->objects; i-- > 0;) {
+      void* obj = object_at(s, slab, i);
+      if (s->debug()) init_object_debug(s, obj, false);
+      if (s->ctor) s->ctor(obj);
+      set_freepointer(s, obj, next);
+      next = obj;
+    }
   }
   slab->slab.freelist = next;
   slab->set(PageFlag::kSlab);
@@ -330,6 +451,7 @@ void discard_slab(KmemCache* s, Page* slab) {
   slab->slab.slab_cache = nullptr;
   slab->slab.inuse = 0;
   slab->slab.objects = 0;
+  slab->slab.dropped = 0;
   slab->private_data = 0;
   account_pages(MM_SLAB, slab, s->order, -1);  // mm/accounting.h
   __free_pages(slab, s->order);
@@ -370,9 +492,8 @@ void flush_array(KmemCache* s, KmemCacheCpu* c, uint32_t count) {
       n->list_lock.lock();
       locked = n;
     }
-    const uint32_t old = slab->slab.inuse;
-    slab_put(s, n, slab, obj);
-    relist(n, slab, old);
+    const SlabState before = slab_state(slab);
+    if (slab_put(s, n, slab, obj)) relist(n, slab, before);
   }
   if (locked) {
     trim_empty(s, locked, to_free);
@@ -390,10 +511,9 @@ void take_batch(const KmemCache* s, KmemCacheNode* n, KmemCacheCpu* c, uint32_t 
     if (!ln) ln = n->empty.first();
     if (!ln) return;
     Page* slab = page_from_lru(ln);
-    const uint32_t old = slab->slab.inuse;
+    const SlabState before = slab_state(slab);
     while (slab->slab.freelist && c->avail < want) c->entry[c->avail++] = slab_take(s, n, slab);
-    relist(n, slab, old);
-    park_if_dropped(n, slab);
+    relist(n, slab, before);
   }
 }
 
@@ -410,11 +530,10 @@ void* refill_array(KmemCache* s, KmemCacheCpu* c, gfp_t gfp, int nid) {
     KmemCacheNode* sn = get_node(s, slab->nid);
     sn->list_lock.lock();
     add_new_slab(sn, slab);
-    const uint32_t old = slab->slab.inuse;
+    const SlabState before = slab_state(slab);
     while (slab->slab.freelist && c->avail < s->batch)
       c->entry[c->avail++] = slab_take(s, sn, slab);
-    relist(sn, slab, old);
-    park_if_dropped(sn, slab);
+    relist(sn, slab, before);
     sn->list_lock.unlock();
   }
   return c->entry[--c->avail];
@@ -435,10 +554,9 @@ void* alloc_from_node(KmemCache* s, gfp_t gfp, int nid) {
     n->list_lock.lock();
     add_new_slab(n, slab);
   }
-  const uint32_t old = slab->slab.inuse;
+  const SlabState before = slab_state(slab);
   void* obj = slab_take(s, n, slab);
-  relist(n, slab, old);
-  park_if_dropped(n, slab);
+  relist(n, slab, before);
   if (s->debug()) {
     check_object_free(s, slab, obj);
     init_object_debug(s, obj, true);
@@ -451,19 +569,17 @@ void free_to_node(KmemCache* s, Page* slab, void* obj) {
   KmemCacheNode* n = get_node(s, slab->nid);
   ListHead to_free;
   n->list_lock.lock();
-  if (slab->slab.inuse == 0 || (s->debug() && on_freelist(s, slab, obj))) {
+  if (s->debug() && on_freelist(s, slab, obj)) {
     n->list_lock.unlock();
-    slab_report(s, "Object already free", "double free of object %p (slab %p); free refused\n", obj,
-                slab_base(slab));
+    report_double_free(s, slab, obj);
     return;
   }
-  if (s->debug()) {
+  if (s->debug() && slab->slab.inuse) {
     check_object_inuse(s, slab, obj);
     init_object_debug(s, obj, false);
   }
-  const uint32_t old = slab->slab.inuse;
-  slab_put(s, n, slab, obj);
-  relist(n, slab, old);
+  const SlabState before = slab_state(slab);
+  if (slab_put(s, n, slab, obj)) relist(n, slab, before);
   trim_empty(s, n, to_free);
   n->list_lock.unlock();
   discard_list(s, to_free);
@@ -472,7 +588,7 @@ void free_to_node(KmemCache* s, Page* slab, void* obj) {
 // The slab of obj if obj is an object of s; otherwise reports and returns
 // nullptr. Cheap enough for every free.
 Page* checked_slab(KmemCache* s, void* obj) {
-  Page* slab = arch::is_linear_addr(obj) ? obj_to_slab(obj) : nullptr;
+  Page* slab = obj_to_slab(obj);
   if (!slab || !slab->slab_page()) {
     slab_report(s, "Free of a non-slab pointer", "%p is not slab memory; free refused\n", obj);
     return nullptr;
@@ -483,7 +599,7 @@ Page* checked_slab(KmemCache* s, void* obj) {
                 owner ? owner->name : "(none)");
     return nullptr;
   }
-  if (slab_obj_index(s, slab, obj) < 0) {
+  if (!slab_valid_object(s, slab, obj)) {
     slab_report(s, "Invalid object pointer",
                 "%p is not the start of an object (slab %p); free refused\n", obj, slab_base(slab));
     return nullptr;
@@ -493,13 +609,22 @@ Page* checked_slab(KmemCache* s, void* obj) {
 
 }  // namespace
 
+uint64_t slab_new_random() {
+  if (!g_slab_harden) return 0;
+  const uint64_t r = mix64(g_random_state.fetch_add(0x9e3779b97f4a7c15ull) + arch::read_cycle());
+  return r ? r : 0x9e3779b97f4a7c15ull;
+}
+
+void slab_add_randomness(const void* data, size_t len) {
+  const auto* b = static_cast<const uint8_t*>(data);
+  for (size_t i = 0; i < len; ++i) g_random_seed = mix64(g_random_seed ^ b[i]) + i;
+}
+
+bool slab_hardened() { return g_slab_harden; }
+
 long slab_obj_index(const KmemCache* s, const Page* slab, const void* obj) {
-  const auto first = reinterpret_cast<uintptr_t>(slab_first_slot(slab)) + s->red_left_pad;
-  const auto a = reinterpret_cast<uintptr_t>(obj);
-  if (a < first) return -1;
-  const uint64_t off = a - first;
-  if (off % s->size || off / s->size >= slab->slab.objects) return -1;
-  return static_cast<long>(off / s->size);
+  if (!slab_valid_object(s, slab, obj)) return -1;
+  return static_cast<long>((reinterpret_cast<uintptr_t>(obj) - slab->private_data) / s->size);
 }
 
 KmemCache* create_boot_cache(const char* name, size_t size, size_t align, slab_flags_t flags) {
@@ -511,20 +636,21 @@ KmemCache* kmem_cache_create(const char* name, size_t size, size_t align, slab_f
   return create_cache(name, size, align, flags, ctor, false);
 }
 
-void* kmem_cache_alloc_node(KmemCache* s, gfp_t gfp, int nid) {
+// Everything the fast path (slab_alloc, mm/slab_internal.h) does not
+// handle: an empty per-CPU array (refill), another node, a debug cache, a
+// CPU without an array, nullptr.
+void* slab_alloc_slow(KmemCache* s, gfp_t gfp, int nid) {
   if (!s) return nullptr;
-  if (should_failslab(s->object_size, gfp)) return nullptr;  // mm/fault_inject.h
   void* obj;
   const unsigned long irq = arch::irq_save();
   const unsigned cpu = arch::this_cpu();
   const int local = numa_node_id();
   if (nid < 0 || nid >= static_cast<int>(s->nr_nodes) || !node_online(nid)) nid = local;
-  if (nid == local && s->limit && cpu < s->nr_cpus) {
+  if (nid == local && cpu < s->nr_fast_cpus) {
     KmemCacheCpu* c = &s->cpu[cpu];
     c->lock.lock();
     if (c->avail) {
       obj = c->entry[--c->avail];
-      ++c->alloc_hit;
     } else {
       ++c->alloc_miss;
       obj = refill_array(s, c, gfp, local);
@@ -538,17 +664,13 @@ void* kmem_cache_alloc_node(KmemCache* s, gfp_t gfp, int nid) {
   return obj;
 }
 
-void* kmem_cache_alloc(KmemCache* s, gfp_t gfp) {
-  return kmem_cache_alloc_node(s, gfp, NUMA_NO_NODE);
-}
-
-void kmem_cache_free(KmemCache* s, void* obj) {
-  if (!obj || !s) return;
-  Page* slab = checked_slab(s, obj);
-  if (!slab) return;
+// Frees that the fast path declined: the array is full (flush a batch), the
+// object is the array's top (double free), another node's object, a debug
+// cache, a CPU without an array.
+void slab_free_slow(KmemCache* s, Page* slab, void* obj) {
   const unsigned long irq = arch::irq_save();
   const unsigned cpu = arch::this_cpu();
-  if (s->limit && cpu < s->nr_cpus && slab->nid == numa_node_id()) {
+  if (cpu < s->nr_fast_cpus && slab->nid == s->cpu[cpu].node) {
     KmemCacheCpu* c = &s->cpu[cpu];
     c->lock.lock();
     // The cheap double-free check of Linux's hardened freelist: the same
@@ -560,11 +682,9 @@ void kmem_cache_free(KmemCache* s, void* obj) {
                   "double free of object %p (CPU %u array); free refused\n", obj, cpu);
       return;
     }
-    if (c->avail == s->limit) {
+    if (c->avail == c->limit) {
       ++c->free_miss;
       flush_array(s, c, s->batch);
-    } else {
-      ++c->free_hit;
     }
     c->entry[c->avail++] = obj;
     c->lock.unlock();
@@ -574,8 +694,28 @@ void kmem_cache_free(KmemCache* s, void* obj) {
   arch::irq_restore(irq);
 }
 
+void* kmem_cache_alloc_node(KmemCache* s, gfp_t gfp, int nid) { return slab_alloc(s, gfp, nid); }
+
+void* kmem_cache_alloc(KmemCache* s, gfp_t gfp) { return slab_alloc(s, gfp, NUMA_NO_NODE); }
+
+void kmem_cache_free(KmemCache* s, void* obj) {
+  // Free hooks (KFENCE) go here (kfree has its own entry).
+  // Fast path: an object of a slab of s (everything wrong goes through
+  // checked_slab, which says what).
+  Page* slab = linear_page_fast(obj);
+  if (slab) [[likely]] {
+    if (slab->flags.load(std::memory_order_relaxed) & Page::bit(PageFlag::kTail))
+      slab = slab->compound.head;
+    if (slab->slab_page() && slab_cache(slab) == s && slab_valid_object(s, slab, obj)) [[likely]]
+      return slab_free(s, slab, obj);
+  }
+  if (!obj || !s) return;
+  slab = checked_slab(s, obj);  // reports what is wrong
+  if (slab) slab_free(s, slab, obj);
+}
+
 void drain_all_cpu_arrays(KmemCache* s) {
-  if (!s->limit) return;
+  if (!s->nr_fast_cpus) return;
   for (unsigned cpu = 0; cpu < s->nr_cpus; ++cpu) {
     KmemCacheCpu* c = &s->cpu[cpu];
     IrqSpinLockGuard g(c->lock);
@@ -673,6 +813,9 @@ bool slab_is_available() { return g_slab_up; }
 void kmem_cache_init(std::string_view cmdline) {
   g_slab_up = false;
   g_slab_caches.init();
+  g_slab_harden = true;
+  g_random_state.store(mix64(g_random_seed ^ arch::read_time() ^ (arch::read_cycle() << 17) ^
+                             reinterpret_cast<uintptr_t>(&g_random_seed)));
   g_boot_cur = nullptr;
   g_boot_left = 0;
   kmalloc_reset();
@@ -680,14 +823,19 @@ void kmem_cache_init(std::string_view cmdline) {
     // slub_debug= is the name Linux used before 6.7.
     if (cmdline_key_eq(p.key, "slab_debug") || cmdline_key_eq(p.key, "slub_debug"))
       slab_parse_debug(p.has_value ? p.value : std::string_view());
+    if (cmdline_key_eq(p.key, "slab_harden"))
+      g_slab_harden = !(p.has_value && (p.value == "0" || p.value == "off"));
   });
   int last = 0;
   for_each_online_node(nid) last = nid;
   g_nr_node_ids = last + 1;
+  if (!linear_page_index_init())
+    pr_warn("SLAB: no linear page index; frees take the page-map walk\n");
   g_slab_up = true;
   kmalloc_init();
-  pr_info("SLAB: %u CPUs, %d node ids, kmalloc caches 8 .. %u bytes ready\n", arch::nr_cpus(),
-          g_nr_node_ids, static_cast<unsigned>(KMALLOC_MAX_CACHE_SIZE));
+  pr_info("SLAB: %u CPUs, %d node ids, kmalloc caches 8 .. %u bytes ready, freelist %s\n",
+          arch::nr_cpus(), g_nr_node_ids, static_cast<unsigned>(KMALLOC_MAX_CACHE_SIZE),
+          g_slab_harden ? "hardened" : "plain (slab_harden=0)");
 }
 
 }  // namespace k

@@ -8,13 +8,16 @@
 //
 // Design (mm/slab_internal.h has the structures): a slab is one buddy block
 // of 2^order pages (compound for order > 0) cut into objects; the struct
-// page of its head records the cache, the first free object and the number
-// of objects in use, so virt_to_page() finds cache and slab from any object
-// address. Each NUMA node of a cache keeps full, partial and empty slab
-// lists under its own lock. In front of the node lists every CPU has an
-// array of free objects (Linux SLAB's array_cache): the fast path pops or
-// pushes one pointer with interrupts masked; refills and flushes move a
-// batch under the node lock.
+// page of its head records the cache, the first free object, the address
+// of its first object and the number of objects in use, so the struct page
+// of any object address leads to cache and slab (on the free fast path via
+// a per-granule table of the linear map, one lookup). Each NUMA node of a
+// cache keeps full, partial and empty slab lists under its own lock. In
+// front of the node lists every CPU has an array of free objects (Linux
+// SLAB's array_cache): the fast path (inline, slab_alloc/slab_free) pops or
+// pushes one pointer with interrupts masked, reaching the array through
+// `tp`; refills and flushes move a batch under the node lock. Pointers
+// inside free objects are encoded (freelist hardening, below).
 //
 // Debug caches (SLAB_POISON, SLAB_RED_ZONE, SLAB_CONSISTENCY_CHECKS, from
 // the flags or from the `slab_debug=` boot argument) bypass the per-CPU
@@ -111,6 +114,17 @@ KmemCache* virt_to_cache(const void* p);
 // fake machine; it forgets all caches of the previous one.
 void kmem_cache_init(std::string_view cmdline = {});
 bool slab_is_available();
+
+// Freelist hardening (Linux CONFIG_SLAB_FREELIST_HARDENED): free objects
+// store their next pointer as ptr ^ secret ^ swab(address of the pointer)
+// with a random secret per cache; every decoded pointer is checked to be
+// an object of its slab (a bad one is reported and the rest of that
+// slab's freelist dropped), and freeing the freelist head again is
+// refused. On by default; `slab_harden=0` turns it off (benchmarks).
+bool slab_hardened();
+// Mixes boot-loader entropy (DT /chosen rng-seed, kaslr-seed) into the
+// seed of the per-cache secrets; call before kmem_cache_init.
+void slab_add_randomness(const void* data, size_t len);
 
 // Parses a Linux-style `slab_debug=` value and remembers it for caches
 // created from now on (call before kmem_cache_init to cover kmalloc):

@@ -4,11 +4,6 @@
 // kzalloc, and kmalloc(64) on 1/2/4/8 harts at once (item 2).
 //
 // Target (issue 8): kmalloc(64) + kfree <= 60 instructions.
-#include <arch/cpu.h>
-
-#include <atomic>
-
-#include "arch/riscv/kernel/smp.h"
 #include "kernel/bench.h"
 #include "lib/format.h"
 #include "mm/kmalloc.h"
@@ -88,15 +83,6 @@ namespace {
 // shared node lists happen at their natural rate.
 constexpr unsigned kLive = 128;
 
-struct SmpRun {
-  unsigned harts;
-  uint64_t rounds;
-  std::atomic<uint64_t> instret[64];
-  std::atomic<uint64_t> ops;
-  std::atomic<unsigned> finished;
-  std::atomic<bool> failed;
-};
-
 // Acquisitions of the node list locks of the cache kmalloc(64) uses (the
 // shared lock behind the per-CPU arrays; lib/spinlock.h CountingSpinLock).
 uint64_t kmalloc64_list_locks() {
@@ -110,79 +96,45 @@ uint64_t kmalloc64_list_locks() {
   return sum;
 }
 
-void smp_worker(void* arg) {
-  auto* run = static_cast<SmpRun*>(arg);
-  const unsigned cpu = arch::this_cpu();
-  if (cpu >= run->harts || cpu >= 64) return;
+uint64_t g_list0, g_zone0;
+
+void before_point(void*) {
+  g_list0 = kmalloc64_list_locks();
+  g_zone0 = zone_lock_acquisitions();
+}
+
+// Lock rates per 1000 pairs: the per-CPU arrays must keep them flat as
+// harts are added (issue 8 item 2).
+void after_point(bench::Context& b, void*, const char* point, uint64_t ops) {
+  const uint64_t zone_locks = zone_lock_acquisitions() - g_zone0;
+  // After the probe allocation of kmalloc64_list_locks() (one pair, at
+  // most a refill and a flush: noise next to the run's pairs).
+  const uint64_t list_locks = kmalloc64_list_locks() - g_list0;
+  char name[48];
+  snformat(name, sizeof(name), "%s_list_locks", point);
+  b.report_value(name, ops ? list_locks * 10000 / ops : 0,
+                 "slab node list-lock acquisitions per 1000 kmalloc+kfree pairs (%llu in %llu)",
+                 static_cast<unsigned long long>(list_locks), static_cast<unsigned long long>(ops));
+  snformat(name, sizeof(name), "%s_zone_locks", point);
+  b.report_value(name, ops ? zone_locks * 10000 / ops : 0,
+                 "zone-lock acquisitions per 1000 kmalloc+kfree pairs (%llu in %llu)",
+                 static_cast<unsigned long long>(zone_locks), static_cast<unsigned long long>(ops));
+}
+
+bool kmalloc_round(void*, unsigned) {
   void* live[kLive];
-  const uint64_t t0 = bench::Context::now();
-  uint64_t ops = 0;
-  for (uint64_t r = 0; r < run->rounds; ++r) {
-    unsigned got = 0;
-    for (; got < kLive; ++got) {
-      live[got] = kmalloc(64, GFP_KERNEL | __GFP_NOWARN);
-      if (!live[got]) break;
-    }
-    for (unsigned i = 0; i < got; ++i) kfree(live[i]);
-    if (got != kLive) run->failed.store(true);
-    ops += got;
+  unsigned got = 0;
+  for (; got < kLive; ++got) {
+    live[got] = kmalloc(64, GFP_KERNEL | __GFP_NOWARN);
+    if (!live[got]) break;
   }
-  run->instret[cpu].store(bench::Context::now() - t0);
-  run->ops.fetch_add(ops);
-  run->finished.fetch_add(1, std::memory_order_release);
+  for (unsigned i = 0; i < got; ++i) kfree(live[i]);
+  return got == kLive;
 }
 
 }  // namespace
 
 BENCH(kmalloc_smp) {
-  const unsigned online = arch::nr_online_cpus();
-  static constexpr unsigned kHarts[] = {1, 2, 4, 8};
-  char name[40];
-  for (unsigned harts : kHarts) {
-    if (harts > online) {
-      b.diag("kmalloc_smp: %u harts online, %u-hart point not measured", online, harts);
-      break;
-    }
-    static SmpRun run;
-    run.harts = harts;
-    run.rounds = b.iters(16);
-    run.ops.store(0);
-    run.finished.store(0);
-    run.failed.store(false);
-    for (auto& c : run.instret) c.store(0);
-    const uint64_t list0 = kmalloc64_list_locks();
-    const uint64_t zone0 = zone_lock_acquisitions();
-    const uint64_t t0 = bench::Context::now();
-    arch::smp_call_all_concurrently(smp_worker, &run);
-    // The cross-call stops waiting after 10 s of (virtual) time.
-    while (run.finished.load(std::memory_order_acquire) < harts) arch::cpu_relax();
-    const uint64_t wall = bench::Context::now() - t0;
-    const uint64_t zone_locks = zone_lock_acquisitions() - zone0;
-    // After the probe allocation of kmalloc64_list_locks() (one pair, at
-    // most a refill and a flush: noise next to the run's pairs).
-    const uint64_t list_locks = kmalloc64_list_locks() - list0;
-    if (run.failed.load()) return b.fail("kmalloc_smp: kmalloc failed with %u harts", harts);
-    bench::Stats per_hart;
-    const uint64_t per_hart_ops = run.rounds * kLive;
-    for (unsigned c = 0; c < harts; ++c) per_hart.add(run.instret[c].load() / per_hart_ops);
-    bench::Stats all;
-    all.batched = true;  // whole-machine instructions per pair; min/max per hart
-    all.total = wall;
-    all.n = run.ops.load();
-    all.min = per_hart.min;
-    all.max = per_hart.max;
-    snformat(name, sizeof(name), "kmalloc64_smp_%uh", harts);
-    b.report(name, all);
-    const uint64_t ops = run.ops.load();
-    snformat(name, sizeof(name), "kmalloc64_smp_%uh_list_locks", harts);
-    b.report_value(name, ops ? list_locks * 10000 / ops : 0,
-                   "slab node list-lock acquisitions per 1000 kmalloc+kfree pairs (%llu in %llu)",
-                   static_cast<unsigned long long>(list_locks),
-                   static_cast<unsigned long long>(ops));
-    snformat(name, sizeof(name), "kmalloc64_smp_%uh_zone_locks", harts);
-    b.report_value(name, ops ? zone_locks * 10000 / ops : 0,
-                   "zone-lock acquisitions per 1000 kmalloc+kfree pairs (%llu in %llu)",
-                   static_cast<unsigned long long>(zone_locks),
-                   static_cast<unsigned long long>(ops));
-  }
+  bench::SmpWork w{"kmalloc64_smp", kLive, kmalloc_round, nullptr, before_point, after_point};
+  bench::measure_smp(b, w);
 }

@@ -240,7 +240,8 @@ void init_slab_padding(const KmemCache* s, const Page* slab) {
 
 bool check_slab_padding(const KmemCache* s, const Page* slab) {
   auto* base = reinterpret_cast<uint8_t*>(slab_base(slab));
-  const uint64_t head = slab->private_data;
+  // Bytes before the first slot: the colour offset.
+  const uint64_t head = slab->private_data - s->red_left_pad - reinterpret_cast<uintptr_t>(base);
   const uint64_t tail = head + uint64_t{s->objects} * s->size;
   bool ok = true;
   for (auto [b, e] : {std::pair<uint64_t, uint64_t>{0, head}, {tail, s->slab_bytes()}}) {

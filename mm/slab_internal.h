@@ -21,26 +21,34 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
+
+#include <arch/memory.h>
 
 #include "lib/list.h"
 #include "lib/spinlock.h"
 #include "mm/page.h"
 #include "mm/page_map.h"
+#include "mm/fault_inject.h"
+#include "mm/gfp.h"
+#include "mm/numa.h"
 #include "mm/slab.h"
 
 namespace k {
 
 // One CPU's free objects (Linux SLAB struct array_cache). Only its CPU
-// touches it, with interrupts masked; the lock is uncontended except when
-// kmem_cache_shrink/destroy drains every CPU's array from one hart (the
-// same trade as the page allocator's pcp lock).
+// takes and adds objects, with interrupts masked (interrupt handlers
+// allocate too); the lock is uncontended except when kmem_cache_shrink/
+// destroy drains every CPU's array from one hart (the same trade as the
+// page allocator's pcp lock). The fast path touches this one cache line.
 struct alignas(kCacheLineSize) KmemCacheCpu {
   SpinLock lock;
   uint32_t avail = 0;      // entries in use: entry[0 .. avail)
+  uint32_t limit = 0;      // capacity of entry (the cache's limit)
+  int32_t node = 0;        // NUMA node of this CPU: objects of other nodes bypass the array
   void** entry = nullptr;  // [limit], top is the most recently freed (cache-hot)
-  uint64_t alloc_hit = 0, alloc_miss = 0, free_hit = 0, free_miss = 0;
+  uint64_t alloc_miss = 0, free_miss = 0;  // slow-path entries (refill, flush)
 };
-
 // One node's slabs (Linux struct kmem_cache_node).
 struct KmemCacheNode {
   // Counted: kmalloc_smp reports its rate (mm/slab_bench.cpp).
@@ -76,6 +84,11 @@ struct KmemCache {
   ListNode list;           // on g_slab_caches
   unsigned nr_cpus = 0;
   unsigned nr_nodes = 0;
+  // nr_cpus when the per-CPU arrays are in use (limit != 0), else 0: the
+  // fast paths' one bounds check covers both conditions.
+  unsigned nr_fast_cpus = 0;
+  uint32_t span = 0;              // objects * size: offsets of valid objects are below it
+  uint64_t random = 0;            // freelist pointer secret; 0 = hardening off (slab_harden=0)
   KmemCacheCpu* cpu = nullptr;    // [nr_cpus]
   KmemCacheNode* node = nullptr;  // [nr_nodes], indexed by nid
 
@@ -86,13 +99,56 @@ struct KmemCache {
 };
 
 // ---- slab pages ----
-inline Page* obj_to_slab(const void* obj) {
-  Page* p = virt_to_page(obj);
-  return p ? compound_head(p) : nullptr;
+// The slab head of a linear-map address, nullptr for anything else. The
+// kfree/kmem_cache_free fast path: no kernel-image case, one section
+// lookup (mm/page_map.h).
+inline Page* linear_to_head_page(const void* p) {
+  const uint64_t off = reinterpret_cast<uintptr_t>(p) - arch::g_layout.linear_base;
+  if (off >= arch::g_layout.linear_size) return nullptr;
+  Page* page = pfn_to_page(Pfn((off + arch::g_layout.phys_ram_base) >> kPageShift));
+  return page ? compound_head(page) : nullptr;
 }
+inline Page* obj_to_slab(const void* obj) { return linear_to_head_page(obj); }
+
+// The free fast paths' cheaper form of linear_to_head_page (built by
+// kmem_cache_init from the page map): the linear map cut into granules of
+// 2^shift bytes (a page-map section, or less when the RAM base is not
+// section aligned), each granule one 32-byte entry giving the struct page
+// of its first byte and the range of it that has struct pages. One table
+// load and two compares, instead of the section walk of pfn_to_page.
+struct LinearPageRange {
+  uintptr_t page0;  // struct page address of linear offset 0 through this entry
+  uint64_t lo;      // linear offsets [lo, lo + len) have struct pages
+  uint64_t len;
+  uint64_t unused;
+};
+struct LinearPageIndex {
+  uint64_t linear_base = 0;
+  uint64_t span = 0;  // linear offsets below it are covered by `ranges`
+  unsigned shift = 0;
+  const LinearPageRange* ranges = nullptr;
+};
+extern LinearPageIndex g_linear_pages;
+
+// The struct page of a linear-map address (nullptr: none, or not linear).
+// Pages only; the caller checks PG_tail.
+inline Page* linear_page_fast(const void* p) {
+  const LinearPageIndex& ix = g_linear_pages;
+  const uint64_t off = reinterpret_cast<uintptr_t>(p) - ix.linear_base;
+  if (off >= ix.span) return nullptr;
+  const LinearPageRange& r = ix.ranges[off >> ix.shift];
+  if (off - r.lo >= r.len) return nullptr;
+  return reinterpret_cast<Page*>(r.page0 + ((off >> kPageShift) * sizeof(Page)));
+}
+// Builds g_linear_pages; false if its memory cannot be allocated (the fast
+// paths then find no page and take the slow paths).
+bool linear_page_index_init();
 inline char* slab_base(const Page* slab) { return static_cast<char*>(page_address(slab)); }
-// First slot: colour offset recorded in the slab's private word.
-inline char* slab_first_slot(const Page* slab) { return slab_base(slab) + slab->private_data; }
+// First object: its address is kept in the slab's private word (colour
+// offset and left red zone applied), so index checks need no page_address.
+inline char* slab_first_object(const Page* slab) {
+  return reinterpret_cast<char*>(slab->private_data);
+}
 inline KmemCache* slab_cache(const Page* slab) {
   return static_cast<KmemCache*>(slab->slab.slab_cache);
 }
@@ -102,13 +158,43 @@ inline char* object_slot(const KmemCache* s, void* obj) {
   return static_cast<char*>(obj) - s->red_left_pad;
 }
 inline void* object_at(const KmemCache* s, const Page* slab, unsigned i) {
-  return slot_object(s, slab_first_slot(slab) + static_cast<uint64_t>(i) * s->size);
+  return slab_first_object(slab) + static_cast<uint64_t>(i) * s->size;
+}
+// Whether obj is the start of an object of slab (a slab of s): the check
+// every free makes.
+inline bool slab_valid_object(const KmemCache* s, const Page* slab, const void* obj) {
+  const uint64_t off = reinterpret_cast<uintptr_t>(obj) - slab->private_data;
+  return off < s->span && off % s->size == 0;
+}
+
+// Freelist pointers inside free objects are stored encoded (Linux
+// CONFIG_SLAB_FREELIST_HARDENED, mm/slub.c freelist_ptr_encode()):
+//   stored = next ^ s->random ^ swab(address of the stored word)
+// so an overflow or use-after-free write cannot plant a chosen pointer
+// without knowing the per-cache secret, and the byte-swapped address makes
+// equal pointers in different slots differ. s->random == 0: plain.
+// Byte swap (Linux swab64). Spelled out: rv64imac has no rev8, and GCC's
+// __builtin_bswap64 becomes a libgcc call (__bswapdi2, ~30 instructions
+// plus the call); these three rounds are 13 with the masks in registers.
+inline uint64_t swab64(uint64_t x) {
+  constexpr uint64_t k8 = 0x00ff00ff00ff00ffull, k16 = 0x0000ffff0000ffffull;
+  x = (x & k8) << 8 | ((x >> 8) & k8);
+  x = (x & k16) << 16 | ((x >> 16) & k16);
+  return x << 32 | x >> 32;
+}
+// The stored form of `next` at `where` under `random` (its own inverse).
+// A branch, not a select: with hardening off no swab is computed.
+inline uint64_t freeptr_encode(uint64_t random, const uint64_t* where, uint64_t next) {
+  if (random) next ^= random ^ swab64(reinterpret_cast<uintptr_t>(where));
+  return next;
 }
 inline void* get_freepointer(const KmemCache* s, void* obj) {
-  return *reinterpret_cast<void**>(static_cast<char*>(obj) + s->offset);
+  auto* where = reinterpret_cast<uint64_t*>(static_cast<char*>(obj) + s->offset);
+  return reinterpret_cast<void*>(freeptr_encode(s->random, where, *where));
 }
 inline void set_freepointer(const KmemCache* s, void* obj, void* next) {
-  *reinterpret_cast<void**>(static_cast<char*>(obj) + s->offset) = next;
+  auto* where = reinterpret_cast<uint64_t*>(static_cast<char*>(obj) + s->offset);
+  *where = freeptr_encode(s->random, where, reinterpret_cast<uintptr_t>(next));
 }
 // Index of obj in slab, or -1 if obj is not the start of an object slot.
 long slab_obj_index(const KmemCache* s, const Page* slab, const void* obj);
@@ -150,5 +236,80 @@ KmemCache* create_boot_cache(const char* name, size_t size, size_t align, slab_f
 // kmalloc.cpp
 void kmalloc_init();
 void kmalloc_reset();
+
+// ---- fast paths ----
+// Inline so that kmalloc/kfree and kmem_cache_alloc/free each run one
+// function; everything else is in the out-of-line slow paths (slab.cpp):
+// an empty array (refill), another node, a debug cache, a CPU without an
+// array, nullptr.
+void* slab_alloc_slow(KmemCache* s, gfp_t gfp, int nid);
+// The fast path declined: the array is full (flush a batch), the object is
+// its top (double free), another node's object, a debug cache.
+void slab_free_slow(KmemCache* s, Page* slab, void* obj);
+
+// The per-CPU fast path (Linux SLAB ____cache_alloc): with interrupts
+// masked on this hart (interrupt handlers allocate too), pop the most
+// recently freed object of this CPU's array. One cache line of per-CPU
+// data, an uncontended lock; everything else is alloc_slow.
+// Every slab allocation (kmem_cache_alloc*, kmalloc*) enters here:
+// allocation hooks (fault injection, KFENCE sampling) go first.
+[[gnu::always_inline]] inline void* slab_alloc(KmemCache* s, gfp_t gfp, int nid) {
+  if (s) [[likely]] {
+    if (should_failslab(s->object_size, gfp)) [[unlikely]]
+      return nullptr;  // mm/fault_inject.h
+    const unsigned long irq = arch::irq_save();
+    const unsigned cpu = arch::this_cpu();
+    if (cpu < s->nr_fast_cpus) [[likely]] {
+      KmemCacheCpu* c = &s->cpu[cpu];
+      if (nid == NUMA_NO_NODE || nid == c->node) [[likely]] {
+        c->lock.lock();
+        const size_t avail = c->avail;
+        if (avail) [[likely]] {
+          void* obj = c->entry[avail - 1];
+          c->avail = static_cast<uint32_t>(avail - 1);
+          c->lock.unlock();
+          arch::irq_restore(irq);
+          if (gfp & __GFP_ZERO) [[unlikely]]
+            return std::memset(obj, 0, s->object_size);
+          return obj;
+        }
+        c->lock.unlock();
+      }
+    }
+    arch::irq_restore(irq);
+  }
+  return slab_alloc_slow(s, gfp, nid);
+}
+
+// The per-CPU fast free: push onto this CPU's array unless it is full, the
+// object is its top already (naive double free; entry[-1] is a nullptr
+// sentinel, so an empty array needs no extra test), or the object belongs
+// to another node.
+[[gnu::always_inline]] inline void slab_free(KmemCache* s, Page* slab, void* obj) {
+  const unsigned long irq = arch::irq_save();
+  const unsigned cpu = arch::this_cpu();
+  if (cpu < s->nr_fast_cpus) [[likely]] {
+    KmemCacheCpu* c = &s->cpu[cpu];
+    if (slab->nid == c->node) [[likely]] {
+      c->lock.lock();
+      const size_t avail = c->avail;
+      void** top = c->entry + avail;
+      if (avail < c->limit && top[-1] != obj) [[likely]] {
+        *top = obj;
+        c->avail = static_cast<uint32_t>(avail + 1);
+        c->lock.unlock();
+        arch::irq_restore(irq);
+        return;
+      }
+      c->lock.unlock();
+    }
+  }
+  arch::irq_restore(irq);
+  slab_free_slow(s, slab, obj);
+}
+
+// ---- hardening (slab.cpp) ----
+// A new per-cache freelist secret (never 0), or 0 with slab_harden=0.
+uint64_t slab_new_random();
 
 }  // namespace k

@@ -193,3 +193,107 @@ SELFTEST(slab, bench_kmem_cache_alloc_free) {
 }
 
 }  // namespace k
+
+// ---- freelist hardening (issue 9 item 4) ----
+
+namespace k {
+namespace {
+
+// A fresh cache whose first allocation leaves part of one slab on the
+// slab's freelist: returns that allocation and the slab.
+struct FreshSlab {
+  KmemCache* cache;
+  void* first;
+  Page* slab;
+};
+
+FreshSlab fresh_slab(const char* name) {
+  FreshSlab f{kmem_cache_create(name, 64, 0, SLAB_NO_DEBUG, nullptr), nullptr, nullptr};
+  if (!f.cache) return f;
+  f.first = kmem_cache_alloc(f.cache, GFP_KERNEL);
+  if (f.first) f.slab = obj_to_slab(f.first);
+  return f;
+}
+
+}  // namespace
+
+SELFTEST(slab, freelist_pointers_are_stored_encoded) {
+  FreshSlab f = fresh_slab("st_encoded");
+  KASSERT(f.cache && f.first && f.slab);
+  void* head = f.slab->slab.freelist;
+  KASSERT(head != nullptr);  // batch < objects: the slab keeps free objects
+  const uint64_t raw = *reinterpret_cast<uint64_t*>(static_cast<char*>(head) + f.cache->offset);
+  void* next = get_freepointer(f.cache, head);
+  // The decoded pointer is the next free object of the same slab (or the end).
+  KEXPECT(next == nullptr || slab_valid_object(f.cache, f.slab, next));
+  if (slab_hardened()) {
+    KEXPECT(f.cache->random != 0);
+    KEXPECT(raw != reinterpret_cast<uintptr_t>(next));
+  } else {
+    KEXPECT_EQ(raw, reinterpret_cast<uintptr_t>(next));
+  }
+  kmem_cache_free(f.cache, f.first);
+  KEXPECT(kmem_cache_destroy(f.cache));
+}
+
+SELFTEST(slab, corrupt_free_pointer_is_reported_and_not_followed) {
+  if (!slab_hardened()) return t.skip("slab_harden=0");
+  FreshSlab f = fresh_slab("st_corrupt");
+  KASSERT(f.cache && f.first && f.slab);
+  void* victim = f.slab->slab.freelist;
+  KASSERT(victim != nullptr);
+  // An overflow or use-after-free write plants a plain pointer (here: to a
+  // kernel-image variable) where the victim keeps its next free object.
+  static uint64_t target;
+  *reinterpret_cast<uint64_t*>(static_cast<char*>(victim) + f.cache->offset) =
+      reinterpret_cast<uintptr_t>(&target);
+  const uint64_t r0 = slab_nr_reports();
+  // Drain the CPU array back to the slab, then take every object of it:
+  // the allocator must decode the planted pointer, refuse it and go on.
+  kmem_cache_shrink(f.cache);
+  const unsigned n = f.cache->objects;
+  static void* objs[4096];
+  KASSERT(n <= 4096);
+  unsigned got = 0;
+  for (; got < n; ++got) {
+    objs[got] = kmem_cache_alloc(f.cache, GFP_KERNEL);
+    if (!objs[got] || objs[got] == &target) break;
+  }
+  KEXPECT_EQ(got, n);                      // kept allocating (from a new slab)
+  KEXPECT_EQ(slab_nr_reports() - r0, 1u);  // "Freepointer corrupt", once
+  KEXPECT(f.slab->slab.dropped > 0);       // the rest of that freelist is out of use
+  for (unsigned i = 0; i < got; ++i) kmem_cache_free(f.cache, objs[i]);
+  kmem_cache_free(f.cache, f.first);
+  // Every object handed out came back: the slab is empty and freed again.
+  KEXPECT(kmem_cache_destroy(f.cache));
+}
+
+SELFTEST(slab, double_free_is_refused_without_slab_debug) {
+  KmemCache* c = kmem_cache_create("st_dfree", 64, 0, SLAB_NO_DEBUG, nullptr);
+  KASSERT(c != nullptr);
+  KASSERT(!(kmem_cache_flags(c) & SLAB_DEBUG_FLAGS));
+  const uint64_t r0 = slab_nr_reports();
+  void* x = kmem_cache_alloc(c, GFP_KERNEL);
+  void* y = kmem_cache_alloc(c, GFP_KERNEL);
+  KASSERT(x && y);
+  kmem_cache_free(c, x);
+  kmem_cache_free(c, x);  // the CPU array's top: refused at once
+  KEXPECT_EQ(slab_nr_reports() - r0, 1u);
+  // x back on its slab's freelist as the head, then freed again: the
+  // flush that returns it to the slab refuses it.
+  kmem_cache_shrink(c);
+  KEXPECT(obj_to_slab(y)->slab.freelist == x);
+  kmem_cache_free(c, x);
+  kmem_cache_shrink(c);
+  KEXPECT_EQ(slab_nr_reports() - r0, 2u);
+  // Nothing was corrupted: two allocations are distinct, all frees balance.
+  void* u = kmem_cache_alloc(c, GFP_KERNEL);
+  void* v = kmem_cache_alloc(c, GFP_KERNEL);
+  KEXPECT(u && v && u != v);
+  kmem_cache_free(c, u);
+  kmem_cache_free(c, v);
+  kmem_cache_free(c, y);
+  KEXPECT(kmem_cache_destroy(c));
+}
+
+}  // namespace k

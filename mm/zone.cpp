@@ -14,6 +14,8 @@ namespace k {
 // Linux's zone names as /proc/zoneinfo prints them.
 const char* const kZoneNames[MAX_NR_ZONES] = {"DMA", "DMA32", "Normal"};
 ZoneLimits g_zone_limits;
+PgData* g_pgdat_fast[kMaxNumNodes];
+Zone* g_node_pcp_zone[kMaxNumNodes];
 
 namespace {
 
@@ -137,6 +139,8 @@ bool build_zonelists(int nid) {
   mine[m] = nullptr;
   pg->zonelist_fallback = Zonelist{all, a};
   pg->zonelist_nofallback = Zonelist{mine, m};
+  g_pgdat_fast[nid] = pg;
+  g_node_pcp_zone[nid] = m ? mine[0] : nullptr;
   if (nr_online_nodes() > 1) {
     pr_info("Fallback order for Node %d:", nid);
     for (int i = 0; i < n; ++i) printk_raw(" %d", order[i]);
@@ -153,6 +157,20 @@ ZoneType pfn_zone_type(uint64_t pfn) {
   return ZONE_NORMAL;
 }
 
+uint64_t zone_type_end_pfn(uint64_t pfn) {
+  if (pfn < g_zone_limits.dma_end_pfn) return g_zone_limits.dma_end_pfn;
+  if (pfn < g_zone_limits.dma32_end_pfn) return g_zone_limits.dma32_end_pfn;
+  return ~uint64_t{0};
+}
+
+void zone_limits_init(uint64_t dma_zone_limit) {
+  g_zone_limits.dma32_end_pfn = k4GiBPfn;
+  // A DMA limit at or above 4 GiB adds nothing DMA32 does not already give.
+  g_zone_limits.dma_end_pfn = dma_zone_limit && (dma_zone_limit >> kPageShift) < k4GiBPfn
+                                  ? dma_zone_limit >> kPageShift
+                                  : 0;
+}
+
 uint64_t Zone::pcp_count() const {
   uint64_t n = 0;
   for (unsigned c = 0; c < nr_pcp; ++c)
@@ -162,11 +180,7 @@ uint64_t Zone::pcp_count() const {
 
 bool free_area_init(uint64_t dma_zone_limit) {
   const uint64_t min_pfn = g_page_map.min_pfn, max_pfn = g_page_map.max_pfn;
-  g_zone_limits.dma32_end_pfn = k4GiBPfn;
-  // A DMA limit at or above 4 GiB adds nothing DMA32 does not already give.
-  g_zone_limits.dma_end_pfn = dma_zone_limit && (dma_zone_limit >> kPageShift) < k4GiBPfn
-                                  ? dma_zone_limit >> kPageShift
-                                  : 0;
+  zone_limits_init(dma_zone_limit);
 
   pr_info("Zone ranges:\n");
   for (unsigned z = 0; z < MAX_NR_ZONES; ++z) {
@@ -185,6 +199,10 @@ bool free_area_init(uint64_t dma_zone_limit) {
       pr_info("  node %3d: [mem %#018llx-%#018llx]%s\n", rnid(r), pa_of(rstart_pfn(r)),
               pa_of(rend_pfn(r)) - 1, (r.flags & MEMBLOCK_NOMAP) ? " nomap" : "");
   });
+  for (int nid = 0; nid < kMaxNumNodes; ++nid) {
+    g_pgdat_fast[nid] = nullptr;
+    g_node_pcp_zone[nid] = nullptr;
+  }
   for_each_online_node(nid) {
     if (!init_node(nid)) {
       pr_err("mm: cannot allocate node %d data\n", nid);
@@ -197,13 +215,8 @@ bool free_area_init(uint64_t dma_zone_limit) {
       return false;
     }
   }
-  // Every struct page learns its zone (holes included, for consistency).
-  for (uint64_t s = 0; s < g_page_map.nr_sections; ++s) {
-    const MemSection& ms = g_page_map.sections[s];
-    if (!ms.map_base) continue;
-    for (uint64_t pfn = ms.start_pfn; pfn < ms.end_pfn; ++pfn)
-      pfn_to_page(Pfn(pfn))->zone_idx = pfn_zone_type(pfn);
-  }
+  // Every struct page already has its zone (page_map_init stored it, holes
+  // included, with the limits of zone_limits_init).
   return true;
 }
 

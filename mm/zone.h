@@ -115,8 +115,23 @@ struct ZoneLimits {
 };
 extern ZoneLimits g_zone_limits;
 
+// For the page allocator's fast paths (mm/pcp.cpp), filled by
+// free_area_init: each online node's pg_data_t (what NODE_DATA returns,
+// without the call), and the zone whose per-CPU lists serve order-0
+// requests on that node's CPUs (its highest populated zone: the first of
+// its zonelist). nullptr for other nodes.
+extern PgData* g_pgdat_fast[kMaxNumNodes];
+extern Zone* g_node_pcp_zone[kMaxNumNodes];
+
 // Zone of a pfn by address (not by node).
 ZoneType pfn_zone_type(uint64_t pfn);
+// One past the last pfn from `pfn` on with the same zone type.
+uint64_t zone_type_end_pfn(uint64_t pfn);
+
+// Sets g_zone_limits (dma_zone_limit as for free_area_init). Boot calls it
+// before page_map_init, which stores each struct page's zone with the rest
+// of it; free_area_init sets the same limits again.
+void zone_limits_init(uint64_t dma_zone_limit);
 
 // Builds every online node's pg_data_t and zones from memblock and the
 // page map: spans, present pages, the zone/node of each struct page, the

@@ -44,9 +44,15 @@ inline uint64_t read_time() {
   return v;
 }
 
-// Logical id of this hart (dense, 0..nr_cpus-1), read through the per-CPU
-// block that `tp` points at.
-unsigned this_cpu();
+// Logical id of this hart (dense, 0..nr_cpus-1): the `cpu` word (offset
+// 24, static_asserted in smp.cpp) of the per-CPU block that `tp` points
+// at (arch/percpu.h); 0 before percpu_init. Inline: the allocators' per-CPU
+// fast paths read it on every call.
+inline unsigned this_cpu() {
+  const uint64_t* block;
+  asm volatile("mv %0, tp" : "=r"(block));
+  return block ? static_cast<unsigned>(block[3]) : 0;
+}
 unsigned nr_cpus();
 
 }  // namespace arch
