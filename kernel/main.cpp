@@ -26,6 +26,7 @@
 #include "kernel/setup_memory.h"
 #include "kernel/stack.h"
 #include "fs/initramfs_boot.h"
+#include "mm/kfence.h"
 #include "mm/slab.h"
 #include "mm/dma/dma_mapping.h"
 #include "mm/vmalloc.h"
@@ -108,6 +109,7 @@ extern "C" [[noreturn]] void kernel_main(uint64_t hartid, uint64_t dtb_pa) {
   // (before the other harts, whose stacks come from vmalloc).
   if (!vmalloc_init() || !kernel_stacks_init()) panic("vmalloc: initialisation failed");
   kmem_cache_init(g_params.cmdline);
+  kfence_init(g_params.cmdline);  // before the other harts: pool set up with local flushes
   initramfs::initramfs_init(fdt::chosen_initrd(*fdt));
 
   drivers_probe(*fdt, 2, 3);

@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "kernel/printk.h"
+#include "mm/kfence.h"
 #include "mm/page_alloc.h"
 #include "mm/page_map.h"
 #include "mm/slab.h"
@@ -152,6 +153,7 @@ void* kmalloc_node(size_t size, gfp_t gfp, int nid) {
     pr_err("kmalloc(%zu) before kmem_cache_init\n", size);
     return nullptr;
   }
+  if (void* p = kfence_kmalloc(s, size, gfp)) return p;  // mm/kfence.h
   return kmem_cache_alloc_node(s, gfp, nid);
 }
 
@@ -165,6 +167,7 @@ void* kmalloc_array(size_t n, size_t size, gfp_t gfp) {
 
 void kfree(const void* p) {
   if (ZERO_OR_NULL_PTR(p)) return;
+  if (is_kfence_address(p)) return kfence_free(p, nullptr);
   Page* page = nullptr;
   switch (classify(p, &page)) {
     case Kind::kSlab:
@@ -185,6 +188,7 @@ void kfree(const void* p) {
 
 size_t ksize(const void* p) {
   if (ZERO_OR_NULL_PTR(p)) return 0;
+  if (is_kfence_address(p)) return kfence_ksize(p);
   Page* page = nullptr;
   switch (classify(p, &page)) {
     case Kind::kSlab: {

@@ -12,6 +12,7 @@
 #include "kernel/panic.h"
 #include "kernel/printk.h"
 #include "lib/cmdline.h"
+#include "mm/kfence.h"
 #include "mm/kmalloc.h"
 #include "mm/numa.h"
 #include "mm/page_alloc.h"
@@ -509,6 +510,7 @@ KmemCache* kmem_cache_create(const char* name, size_t size, size_t align, slab_f
 
 void* kmem_cache_alloc_node(KmemCache* s, gfp_t gfp, int nid) {
   if (!s) return nullptr;
+  if (void* p = kfence_alloc(s, s->object_size, gfp)) return p;  // mm/kfence.h
   void* obj;
   const unsigned long irq = arch::irq_save();
   const unsigned cpu = arch::this_cpu();
@@ -539,6 +541,7 @@ void* kmem_cache_alloc(KmemCache* s, gfp_t gfp) {
 
 void kmem_cache_free(KmemCache* s, void* obj) {
   if (!obj || !s) return;
+  if (is_kfence_address(obj)) return kfence_free(obj, s);
   Page* slab = checked_slab(s, obj);
   if (!slab) return;
   const unsigned long irq = arch::irq_save();
@@ -638,6 +641,7 @@ bool kmem_cache_destroy(KmemCache* s) {
     IrqSpinLockGuard g(n->list_lock);
     live += n->inuse_objects;
   }
+  live += kfence_cache_objects(s);
   if (live) {
     pr_err("kmem_cache_destroy %s: Slab cache still has objects (%llu); not destroyed\n", s->name,
            static_cast<unsigned long long>(live));
