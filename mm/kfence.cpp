@@ -223,9 +223,15 @@ bool check_canary(const Meta* m, uintptr_t* first_bad, unsigned* nr_bad) {
   const uintptr_t page = slot_page_addr(m);
   *nr_bad = 0;
   auto scan = [&](uintptr_t from, uintptr_t to) {
-    for (uintptr_t a = from; a < to; ++a) {
-      if (*reinterpret_cast<const volatile uint8_t*>(a) == canary_byte(a)) continue;
-      if (!(*nr_bad)++) *first_bad = a;
+    for (uintptr_t a = from; a < to;) {
+      // Whole words at once where the word is intact (most of the page).
+      if (!(a & 7) && a + 8 <= to && *reinterpret_cast<const uint64_t*>(a) == kCanaryWord) {
+        a += 8;
+        continue;
+      }
+      if (*reinterpret_cast<const volatile uint8_t*>(a) != canary_byte(a) && !(*nr_bad)++)
+        *first_bad = a;
+      ++a;
     }
   };
   scan(page, m->addr);
@@ -308,17 +314,23 @@ void kfence_init(std::string_view cmdline) {
   const uint64_t pages = uint64_t{1} << order;
   objects = (pages - 1) / 2;
 
+  // Metadata straight from the page allocator (like Linux's), so that it
+  // shows in no kmalloc statistics: [objects] Meta, then [pages] bool.
+  const uint64_t meta_bytes = align_up(objects * sizeof(Meta), 8) + pages;
+  unsigned meta_order = 0;
+  while ((kPageSize << meta_order) < meta_bytes) ++meta_order;
   Page* pool = alloc_pages(GFP_KERNEL | __GFP_ZERO | __GFP_NOWARN, order);
-  auto* meta = static_cast<Meta*>(kmalloc_array(objects, sizeof(Meta), GFP_KERNEL));
-  auto* present = static_cast<bool*>(kcalloc(pages, sizeof(bool), GFP_KERNEL));
-  if (!pool || !meta || !present) {
+  Page* meta_pages = alloc_pages(GFP_KERNEL | __GFP_ZERO | __GFP_NOWARN, meta_order);
+  if (!pool || !meta_pages) {
     pr_warn("kfence: no memory for a pool of %llu objects; KFENCE off\n",
             static_cast<unsigned long long>(objects));
     if (pool) __free_pages(pool, order);
-    kfree(meta);
-    kfree(present);
+    if (meta_pages) __free_pages(meta_pages, meta_order);
     return;
   }
+  auto* meta = static_cast<Meta*>(page_address(meta_pages));
+  auto* present =
+      reinterpret_cast<bool*>(reinterpret_cast<char*>(meta) + align_up(objects * sizeof(Meta), 8));
   for (uint64_t i = 0; i < objects; ++i) new (&meta[i]) Meta();
   g_free_slots.init();
   g_meta = meta;
@@ -345,8 +357,7 @@ void kfence_init(std::string_view cmdline) {
     g_present = nullptr;
     g_nr_objects = g_pool_pages = 0;
     __free_pages(pool, order);
-    kfree(meta);
-    kfree(present);
+    __free_pages(meta_pages, meta_order);
     pr_warn("kfence: cannot unmap the pool pages; KFENCE off\n");
     return;
   }
@@ -354,6 +365,7 @@ void kfence_init(std::string_view cmdline) {
   g_rng ^= arch::read_cycle() | 1;
   g_stats.num_objects = objects;
   g_stats.pool_pages = pages;
+  g_stats.meta_pages = uint64_t{1} << meta_order;
   g_stats.free_slots = objects;
   // Publish last: from here on kfree and the fault handler know the pool.
   __atomic_store_n(&g_kfence_pool_size, pages * kPageSize, __ATOMIC_RELEASE);
@@ -456,6 +468,25 @@ void kfence_free(const void* p, const KmemCache* s) {
   --g_stats.allocated;
   ++g_stats.total_frees;
   ++g_stats.free_slots;
+}
+
+namespace {
+// The slab serves an allocation the pool did not take; that allocation
+// does not count towards the next sample (and cannot recurse here).
+void* slab_fallback(KmemCache* s, gfp_t gfp, int nid) {
+  ++*this_cpu_ptr(&g_kfence_countdown);
+  return kmem_cache_alloc_node(s, gfp, nid);
+}
+}  // namespace
+
+void* kfence_alloc_node(KmemCache* s, gfp_t gfp, int nid) {
+  if (void* p = __kfence_alloc(s, s->object_size, gfp)) return p;
+  return slab_fallback(s, gfp, nid);
+}
+
+void* kfence_kmalloc_node(KmemCache* s, size_t size, gfp_t gfp, int nid) {
+  if (void* p = __kfence_alloc(s, size, gfp)) return p;
+  return slab_fallback(s, gfp, nid);
 }
 
 size_t kfence_ksize(const void* p) {

@@ -29,11 +29,11 @@
 // needs no memory and no IPI and is therefore safe in any context.
 //
 // The allocator hooks are one-liners in mm/slab.cpp and mm/kmalloc.cpp:
-// kfence_alloc() at the top of kmem_cache_alloc_node() is a per-CPU
+// kfence_alloc_due() at the top of kmem_cache_alloc_node() is a per-CPU
 // countdown (one load, one store, one branch when not sampling);
-// kfence_kmalloc() at the top of kmalloc_node() only reads that countdown
-// and takes the sample itself when the next allocation is due, so that
-// the object gets the size the caller asked for, not its size class.
+// kfence_kmalloc_due() at the top of kmalloc_node() only reads that
+// countdown, and takes the sample itself when the next allocation is due
+// so that the object gets the size the caller asked for, not its class.
 // is_kfence_address() is a single range check used by kfree,
 // kmem_cache_free and ksize.
 //
@@ -74,6 +74,7 @@ struct KfenceStats {
   uint64_t sample_interval = 0;  // 0: no automatic sampling
   uint64_t num_objects = 0;      // slots in the pool (0: no pool)
   uint64_t pool_pages = 0;       // pages of the pool block
+  uint64_t meta_pages = 0;       // pages of the metadata block (both held from boot on)
   uint64_t allocated = 0;        // objects live now
   uint64_t free_slots = 0;       // slots on the free list
   uint64_t total_allocs = 0;
@@ -134,29 +135,34 @@ inline bool is_kfence_address(const void* p) {
   return reinterpret_cast<uintptr_t>(p) - g_kfence_pool_start < g_kfence_pool_size;
 }
 
-// kmem_cache_alloc_node's hook. Relaxed load and store rather than an
-// atomic decrement: an interrupt or migration between them loses one
-// count, which only shifts the next sample.
-inline void* kfence_alloc(KmemCache* s, size_t size, gfp_t gfp) {
+// kmem_cache_alloc_node's hook: counts this allocation down; true when it
+// is the one to sample (then kfence_alloc_node serves it). Plain accesses
+// to this CPU's counter: an interrupt or migration between load and store
+// loses one count, which only shifts the next sample.
+inline bool kfence_alloc_due() {
   int64_t* c = this_cpu_ptr(&g_kfence_countdown);
-  const int64_t left = __atomic_load_n(c, __ATOMIC_RELAXED) - 1;
-  __atomic_store_n(c, left, __ATOMIC_RELAXED);
-  if (__builtin_expect(left > 0, 1)) return nullptr;
-  return __kfence_alloc(s, size, gfp);
+  const int64_t left = *c - 1;
+  *c = left;
+  return __builtin_expect(left <= 0, 0);
 }
 
-// kmalloc_node's hook: samples with the requested size when this is the
-// allocation the countdown is due on; otherwise kmem_cache_alloc_node
-// counts it.
-inline void* kfence_kmalloc(KmemCache* s, size_t size, gfp_t gfp) {
-  if (__builtin_expect(__atomic_load_n(this_cpu_ptr(&g_kfence_countdown), __ATOMIC_RELAXED) > 1, 1))
-    return nullptr;
-  return __kfence_alloc(s, size, gfp);
+// kmalloc_node's hook: only reads the countdown, so that the allocation
+// it is due on is sampled with the size the caller asked for (otherwise
+// kmem_cache_alloc_node counts it).
+inline bool kfence_kmalloc_due() {
+  return __builtin_expect(*this_cpu_ptr(&g_kfence_countdown) <= 1, 0);
 }
+
+// The sampled allocation, or the slab's if the pool cannot take it. The
+// hooks tail-call these, so the fast path keeps its frame-less shape.
+void* kfence_alloc_node(KmemCache* s, gfp_t gfp, int nid);
+void* kfence_kmalloc_node(KmemCache* s, size_t size, gfp_t gfp, int nid);
 #else
 inline bool is_kfence_address(const void*) { return false; }
-inline void* kfence_alloc(KmemCache*, size_t, gfp_t) { return nullptr; }
-inline void* kfence_kmalloc(KmemCache*, size_t, gfp_t) { return nullptr; }
+inline bool kfence_alloc_due() { return false; }
+inline bool kfence_kmalloc_due() { return false; }
+inline void* kfence_alloc_node(KmemCache*, gfp_t, int) { return nullptr; }
+inline void* kfence_kmalloc_node(KmemCache*, size_t, gfp_t, int) { return nullptr; }
 inline void kfence_free(const void*, const KmemCache*) {}
 inline size_t kfence_ksize(const void*) { return 0; }
 inline uint64_t kfence_cache_objects(const KmemCache*) { return 0; }

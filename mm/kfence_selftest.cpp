@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "kernel/selftest.h"
+#include "kernel/shell.h"
 #include "mm/kmalloc.h"
 #include "mm/slab.h"
 
@@ -18,6 +19,19 @@ namespace k {
 namespace {
 
 bool have_pool() { return kfence_stats().num_objects != 0; }
+
+// No automatic samples while a test runs: the pool's counts then change
+// only by what the test does, whatever kfence.sample_interval= says.
+class SamplingOff {
+ public:
+  SamplingOff() : interval_(kfence_stats().sample_interval) { kfence_set_sample_interval(0); }
+  ~SamplingOff() { kfence_set_sample_interval(interval_); }
+  SamplingOff(const SamplingOff&) = delete;
+  SamplingOff& operator=(const SamplingOff&) = delete;
+
+ private:
+  uint64_t interval_;
+};
 
 uintptr_t addr_of(const void* p) { return reinterpret_cast<uintptr_t>(p); }
 
@@ -49,6 +63,7 @@ using namespace k;
 
 SELFTEST(kfence, sampled_objects_sit_at_a_page_edge_and_come_back) {
   if (!have_pool()) return t.skip("no KFENCE pool (kfence.num_objects=0)");
+  const SamplingOff off;
   const KfenceStats before = kfence_stats();
   const uint64_t reports = kfence_nr_reports();
 
@@ -87,6 +102,7 @@ SELFTEST(kfence, sampled_objects_sit_at_a_page_edge_and_come_back) {
 
 SELFTEST(kfence, out_of_bounds_read_left_is_reported_once) {
   if (!have_pool()) return t.skip("no KFENCE pool");
+  const SamplingOff off;
   const uint64_t total = kfence_nr_reports();
   const uint64_t oob = kfence_nr_reports(KfenceBug::kOutOfBounds);
   auto* p = static_cast<uint8_t*>(sampled_kmalloc(32, KfenceSide::kLeft));
@@ -99,6 +115,7 @@ SELFTEST(kfence, out_of_bounds_read_left_is_reported_once) {
 
 SELFTEST(kfence, out_of_bounds_read_right_is_reported_once) {
   if (!have_pool()) return t.skip("no KFENCE pool");
+  const SamplingOff off;
   const uint64_t total = kfence_nr_reports();
   const uint64_t oob = kfence_nr_reports(KfenceBug::kOutOfBounds);
   auto* p = static_cast<uint8_t*>(sampled_kmalloc(64, KfenceSide::kRight));
@@ -111,6 +128,7 @@ SELFTEST(kfence, out_of_bounds_read_right_is_reported_once) {
 
 SELFTEST(kfence, out_of_bounds_write_is_reported_once) {
   if (!have_pool()) return t.skip("no KFENCE pool");
+  const SamplingOff off;
   const uint64_t total = kfence_nr_reports();
   const uint64_t oob = kfence_nr_reports(KfenceBug::kOutOfBounds);
   auto* p = static_cast<uint8_t*>(sampled_kmalloc(128, KfenceSide::kRight));
@@ -125,6 +143,7 @@ SELFTEST(kfence, out_of_bounds_write_is_reported_once) {
 
 SELFTEST(kfence, use_after_free_read_is_reported_once) {
   if (!have_pool()) return t.skip("no KFENCE pool");
+  const SamplingOff off;
   const uint64_t total = kfence_nr_reports();
   const uint64_t uaf = kfence_nr_reports(KfenceBug::kUseAfterFree);
   auto* p = static_cast<uint8_t*>(sampled_kmalloc(48, KfenceSide::kRandom));
@@ -137,6 +156,7 @@ SELFTEST(kfence, use_after_free_read_is_reported_once) {
 
 SELFTEST(kfence, use_after_free_write_is_reported_once) {
   if (!have_pool()) return t.skip("no KFENCE pool");
+  const SamplingOff off;
   const uint64_t total = kfence_nr_reports();
   const uint64_t uaf = kfence_nr_reports(KfenceBug::kUseAfterFree);
   auto* p = static_cast<uint8_t*>(sampled_kmalloc(48, KfenceSide::kRandom));
@@ -149,6 +169,7 @@ SELFTEST(kfence, use_after_free_write_is_reported_once) {
 
 SELFTEST(kfence, double_free_is_reported_and_refused) {
   if (!have_pool()) return t.skip("no KFENCE pool");
+  const SamplingOff off;
   const KfenceStats before = kfence_stats();
   const uint64_t total = kfence_nr_reports();
   void* p = sampled_kmalloc(16, KfenceSide::kRandom);
@@ -165,6 +186,7 @@ SELFTEST(kfence, double_free_is_reported_and_refused) {
 
 SELFTEST(kfence, invalid_free_is_reported_and_refused) {
   if (!have_pool()) return t.skip("no KFENCE pool");
+  const SamplingOff off;
   const KfenceStats before = kfence_stats();
   const uint64_t total = kfence_nr_reports();
   const uint64_t inv = kfence_nr_reports(KfenceBug::kInvalidFree);
@@ -180,6 +202,7 @@ SELFTEST(kfence, invalid_free_is_reported_and_refused) {
 
 SELFTEST(kfence, canary_corruption_is_reported_at_free) {
   if (!have_pool()) return t.skip("no KFENCE pool");
+  const SamplingOff off;
   const uint64_t total = kfence_nr_reports();
   const uint64_t bad = kfence_nr_reports(KfenceBug::kCorruption);
   // Left-placed: the slack (and the canary) is on the right.
@@ -207,6 +230,7 @@ void count_ctor(void* p) {
 
 SELFTEST(kfence, cache_objects_keep_their_cache) {
   if (!have_pool()) return t.skip("no KFENCE pool");
+  const SamplingOff off;
   KmemCache* c = kmem_cache_create("kfence_test", 24, 0, 0, count_ctor);
   KmemCache* other = kmem_cache_create("kfence_other", 24, 0, 0, nullptr);
   KASSERT(c && other);
@@ -231,6 +255,7 @@ SELFTEST(kfence, cache_objects_keep_their_cache) {
 
 SELFTEST(kfence, full_pool_falls_back_to_the_slab) {
   if (!have_pool()) return t.skip("no KFENCE pool");
+  const SamplingOff off;
   const KfenceStats before = kfence_stats();
   const uint64_t n = before.num_objects + 1;
   auto** objs = static_cast<void**>(kcalloc(n, sizeof(void*), GFP_KERNEL));
@@ -259,6 +284,7 @@ SELFTEST(kfence, full_pool_falls_back_to_the_slab) {
 
 SELFTEST(kfence, every_nth_allocation_is_sampled) {
   if (!have_pool()) return t.skip("no KFENCE pool");
+  const SamplingOff off;
   KmemCache* c = kmem_cache_create("kfence_nth", 40, 0, 0, nullptr);
   KASSERT(c);
   const uint64_t old = kfence_stats().sample_interval;
@@ -291,6 +317,7 @@ SELFTEST(kfence, every_nth_allocation_is_sampled) {
 
 SELFTEST(kfence, krealloc_and_gfp_flags) {
   if (!have_pool()) return t.skip("no KFENCE pool");
+  const SamplingOff off;
   const KfenceStats before = kfence_stats();
   const uint64_t reports = kfence_nr_reports();
   auto* p = static_cast<uint8_t*>(sampled_kmalloc(32, KfenceSide::kLeft));
@@ -301,8 +328,8 @@ SELFTEST(kfence, krealloc_and_gfp_flags) {
   KASSERT(q);
   KEXPECT(q != p);
   KEXPECT_EQ(q[31], 0x3c);
-  kfree(q);
   KEXPECT_EQ(kfence_stats().total_frees, before.total_frees + 1);
+  kfree(q);
 
   auto* z =
       static_cast<uint8_t*>(sampled_kmalloc(200, KfenceSide::kRight, GFP_ATOMIC | __GFP_ZERO));
@@ -320,4 +347,9 @@ SELFTEST(kfence, krealloc_and_gfp_flags) {
   KEXPECT_EQ(kfence_stats().skipped_unsuited, before.skipped_unsuited + 1);
   KEXPECT_EQ(kfence_stats().allocated, before.allocated);
   KEXPECT_EQ(kfence_nr_reports(), reports);
+}
+
+SELFTEST(kfence, shell_command_prints_the_stats) {
+  char line[] = "kfence";
+  KEXPECT_EQ(shell::execute(line), 0);
 }

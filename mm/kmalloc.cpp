@@ -153,7 +153,7 @@ void* kmalloc_node(size_t size, gfp_t gfp, int nid) {
     pr_err("kmalloc(%zu) before kmem_cache_init\n", size);
     return nullptr;
   }
-  if (void* p = kfence_kmalloc(s, size, gfp)) return p;  // mm/kfence.h
+  if (kfence_kmalloc_due()) return kfence_kmalloc_node(s, size, gfp, nid);  // mm/kfence.h
   return kmem_cache_alloc_node(s, gfp, nid);
 }
 
@@ -167,7 +167,6 @@ void* kmalloc_array(size_t n, size_t size, gfp_t gfp) {
 
 void kfree(const void* p) {
   if (ZERO_OR_NULL_PTR(p)) return;
-  if (is_kfence_address(p)) return kfence_free(p, nullptr);
   Page* page = nullptr;
   switch (classify(p, &page)) {
     case Kind::kSlab:
@@ -181,6 +180,9 @@ void kfree(const void* p) {
       return;
     }
     case Kind::kNone:
+      // The KFENCE pool is neither slab nor large kmalloc: checked here,
+      // off the fast path.
+      if (is_kfence_address(p)) return kfence_free(p, nullptr);
       slab_report(nullptr, "kfree of a pointer kmalloc did not return", "%p; free refused\n", p);
       return;
   }
@@ -188,7 +190,6 @@ void kfree(const void* p) {
 
 size_t ksize(const void* p) {
   if (ZERO_OR_NULL_PTR(p)) return 0;
-  if (is_kfence_address(p)) return kfence_ksize(p);
   Page* page = nullptr;
   switch (classify(p, &page)) {
     case Kind::kSlab: {
@@ -198,6 +199,7 @@ size_t ksize(const void* p) {
     case Kind::kLarge:
       return kPageSize << page->order;
     case Kind::kNone:
+      if (is_kfence_address(p)) return kfence_ksize(p);
       break;
   }
   return 0;

@@ -471,6 +471,10 @@ void free_to_node(KmemCache* s, Page* slab, void* obj) {
 Page* checked_slab(KmemCache* s, void* obj) {
   Page* slab = arch::is_linear_addr(obj) ? obj_to_slab(obj) : nullptr;
   if (!slab || !slab->slab_page()) {
+    if (is_kfence_address(obj)) {  // mm/kfence.h; here, off the fast path
+      kfence_free(obj, s);
+      return nullptr;
+    }
     slab_report(s, "Free of a non-slab pointer", "%p is not slab memory; free refused\n", obj);
     return nullptr;
   }
@@ -510,7 +514,7 @@ KmemCache* kmem_cache_create(const char* name, size_t size, size_t align, slab_f
 
 void* kmem_cache_alloc_node(KmemCache* s, gfp_t gfp, int nid) {
   if (!s) return nullptr;
-  if (void* p = kfence_alloc(s, s->object_size, gfp)) return p;  // mm/kfence.h
+  if (kfence_alloc_due()) return kfence_alloc_node(s, gfp, nid);  // mm/kfence.h
   void* obj;
   const unsigned long irq = arch::irq_save();
   const unsigned cpu = arch::this_cpu();
@@ -541,7 +545,6 @@ void* kmem_cache_alloc(KmemCache* s, gfp_t gfp) {
 
 void kmem_cache_free(KmemCache* s, void* obj) {
   if (!obj || !s) return;
-  if (is_kfence_address(obj)) return kfence_free(obj, s);
   Page* slab = checked_slab(s, obj);
   if (!slab) return;
   const unsigned long irq = arch::irq_save();
