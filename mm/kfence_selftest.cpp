@@ -8,6 +8,7 @@
 
 #include <cstring>
 
+#include "arch/riscv/kernel/trap.h"
 #include "kernel/selftest.h"
 #include "kernel/shell.h"
 #include "mm/kmalloc.h"
@@ -352,4 +353,22 @@ SELFTEST(kfence, krealloc_and_gfp_flags) {
 SELFTEST(kfence, shell_command_prints_the_stats) {
   char line[] = "kfence";
   KEXPECT_EQ(shell::execute(line), 0);
+}
+
+SELFTEST(kfence, guard_and_free_pages_are_absent) {
+  if (!have_pool()) return t.skip("no KFENCE pool");
+  const SamplingOff off;
+  const uint64_t reports = kfence_nr_reports();
+  auto* p = static_cast<uint8_t*>(sampled_kmalloc(64, KfenceSide::kLeft));
+  KASSERT(p && is_kfence_address(p));
+  // probe_* go through the exception fixups, which run before KFENCE's
+  // handler: a fault here is silent, and proves the page is absent.
+  KEXPECT(!arch::probe_read(p));
+  KEXPECT(!arch::probe_write(p + kPageSize - 1));
+  KEXPECT(arch::probe_read(p - 1));          // left guard
+  KEXPECT(arch::probe_read(p + kPageSize));  // right guard
+  kfree(p);
+  KEXPECT(arch::probe_read(p));  // freed: absent again
+  KEXPECT(arch::probe_read(reinterpret_cast<void*>(g_kfence_pool_start)));
+  KEXPECT_EQ(kfence_nr_reports(), reports);
 }
