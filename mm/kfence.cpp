@@ -41,7 +41,7 @@ namespace {
 // Linux CONFIG_KFENCE_NUM_OBJECTS default: 255 objects fill 2 MiB exactly.
 constexpr uint64_t kDefaultNumObjects = 255;
 // One sample per this many slab allocations per CPU unless the command
-// line says otherwise (docs/kfence.md "Defaults" explains the choice).
+// line says otherwise (docs/kfence.md, "Command line", explains the choice).
 constexpr uint64_t kDefaultSampleInterval = 4096;
 constexpr unsigned kStackDepth = 16;
 
@@ -78,7 +78,6 @@ bool* g_present = nullptr;  // [g_pool_pages]: mirrors each pool page's V bit
 ListHead g_free_slots;      // least recently freed first
 uint64_t g_nr_objects = 0;
 uint64_t g_pool_pages = 0;
-unsigned g_pool_order = 0;
 std::atomic<uint64_t> g_interval{0};
 KfenceSide g_forced_side = KfenceSide::kRandom;
 uint64_t g_rng = 0x9e3779b97f4a7c15ull;
@@ -337,7 +336,6 @@ void kfence_init(std::string_view cmdline) {
   g_present = present;
   g_nr_objects = objects;
   g_pool_pages = pages;
-  g_pool_order = order;
   g_kfence_pool_start = reinterpret_cast<uintptr_t>(page_address(pool));
   // Every page starts absent: guards for good, object pages until used.
   // The first page of each 2 MiB splits the linear-map leaf there.
@@ -474,7 +472,8 @@ namespace {
 // The slab serves an allocation the pool did not take; that allocation
 // does not count towards the next sample (and cannot recurse here).
 void* slab_fallback(KmemCache* s, gfp_t gfp, int nid) {
-  ++*this_cpu_ptr(&g_kfence_countdown);
+  int64_t* c = this_cpu_ptr(&g_kfence_countdown);
+  if (*c < kNeverSample) ++*c;
   return kmem_cache_alloc_node(s, gfp, nid);
 }
 }  // namespace
