@@ -28,6 +28,7 @@
 #include "kernel/stack.h"
 #include "fs/initramfs_boot.h"
 #include "mm/numa.h"
+#include "mm/kfence.h"
 #include "mm/slab.h"
 #include "mm/dma/dma_mapping.h"
 #include "mm/fault_inject.h"
@@ -144,6 +145,7 @@ namespace {
     for (const char* seed : {"rng-seed", "kaslr-seed"})
       if (auto p = chosen->prop(seed)) slab_add_randomness(p->data().data(), p->size());
   kmem_cache_init(g_params.cmdline);
+  kfence_init(g_params.cmdline);  // before the other harts: pool set up with local flushes
   initramfs::initramfs_init(fdt::chosen_initrd(*fdt));
 
   drivers_probe(*fdt, 2, 3);

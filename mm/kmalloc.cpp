@@ -10,6 +10,7 @@
 
 #include "kernel/printk.h"
 #include "mm/accounting.h"
+#include "mm/kfence.h"
 #include "mm/page_alloc.h"
 #include "mm/page_map.h"
 #include "mm/slab.h"
@@ -168,8 +169,12 @@ void kmalloc_init() {
 void* kmalloc_node(size_t size, gfp_t gfp, int nid) {
   // (Slab allocation hooks are in slab_alloc; large ones in alloc_pages.)
   if (size - 1 < KMALLOC_MAX_CACHE_SIZE && !(gfp & kGfpZones)) [[likely]] {
-    if (KmemCache* s = kmalloc_caches[size_index(size)]) [[likely]]
+    if (KmemCache* s = kmalloc_caches[size_index(size)]) [[likely]] {
+      // KFENCE samples kmalloc with the size asked for (mm/kfence.h).
+      if (kfence_kmalloc_due()) [[unlikely]]
+        return kfence_kmalloc_node(s, size, gfp, nid);
       return slab_alloc(s, gfp, nid);
+    }
   }
   return kmalloc_slow(size, gfp, nid);
 }
@@ -219,6 +224,9 @@ static void kfree_slow(const void* p) {
       return;
     }
     case Kind::kNone:
+      // The KFENCE pool is neither slab nor large kmalloc: checked here,
+      // off the fast path.
+      if (is_kfence_address(p)) return kfence_free(p, nullptr);
       slab_report(nullptr, "kfree of a pointer kmalloc did not return", "%p; free refused\n", p);
       return;
   }
@@ -235,6 +243,7 @@ size_t ksize(const void* p) {
     case Kind::kLarge:
       return kPageSize << page->order;
     case Kind::kNone:
+      if (is_kfence_address(p)) return kfence_ksize(p);
       break;
   }
   return 0;

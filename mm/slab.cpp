@@ -15,6 +15,7 @@
 #include "lib/cmdline.h"
 #include "mm/accounting.h"
 #include "mm/fault_inject.h"
+#include "mm/kfence.h"
 #include "mm/kmalloc.h"
 #include "mm/numa.h"
 #include "mm/page_alloc.h"
@@ -590,6 +591,10 @@ void free_to_node(KmemCache* s, Page* slab, void* obj) {
 Page* checked_slab(KmemCache* s, void* obj) {
   Page* slab = obj_to_slab(obj);
   if (!slab || !slab->slab_page()) {
+    if (is_kfence_address(obj)) {  // mm/kfence.h; here, off the fast path
+      kfence_free(obj, s);
+      return nullptr;
+    }
     slab_report(s, "Free of a non-slab pointer", "%p is not slab memory; free refused\n", obj);
     return nullptr;
   }
@@ -783,6 +788,7 @@ bool kmem_cache_destroy(KmemCache* s) {
     IrqSpinLockGuard g(n->list_lock);
     live += n->inuse_objects;
   }
+  live += kfence_cache_objects(s);
   if (live) {
     pr_err("kmem_cache_destroy %s: Slab cache still has objects (%llu); not destroyed\n", s->name,
            static_cast<unsigned long long>(live));

@@ -31,6 +31,7 @@
 #include "mm/page_map.h"
 #include "mm/fault_inject.h"
 #include "mm/gfp.h"
+#include "mm/kfence.h"
 #include "mm/numa.h"
 #include "mm/slab.h"
 

@@ -18,6 +18,7 @@
 #include "kernel/sched/sched.h"
 #include "kernel/stack.h"
 #include "lib/kallsyms.h"
+#include "mm/kfence.h"
 
 static_assert(offsetof(arch::CpuBlock, self) == CPU_SELF);
 static_assert(offsetof(arch::CpuBlock, scratch) == CPU_SCRATCH);
@@ -295,6 +296,9 @@ extern "C" arch::TrapFrame* trap_handler(arch::TrapFrame* tf) {
   if (!tf->from_user() && is_page_fault(tf->scause) && cpu_block() &&
       k::in_stack_guard(tf->stval, cpu_block()->stack_base))
     report_stack_overflow(*tf);
+  if (!tf->from_user() && (tf->scause == kLoadPageFault || tf->scause == kStorePageFault) &&
+      k::kfence_handle_fault(tf->stval, tf->scause == kStorePageFault, *tf))
+    return tf;
   if (handle_exception(*tf)) return tf;
   dump_trap(*tf, tf->from_user() ? "user exception" : "kernel exception");
   k::panic("Oops: %s at %016llx", cause_name(tf->scause),

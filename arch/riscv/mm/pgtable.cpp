@@ -383,6 +383,61 @@ k::Result<void> remap_kernel_page(k::VirtAddr va, k::PhysAddr pa, pgprot_t prot)
   return {};
 }
 
+namespace {
+
+// The level-0 slot of va, or nullptr (with *leaf_level set) if a larger
+// leaf or nothing maps it. An absent KFENCE page (V clear, other bits kept)
+// counts as mapped. g_pt_lock held.
+uint64_t* kernel_pte_slot(uint64_t va, unsigned* leaf_level) {
+  uint64_t* t = static_cast<uint64_t*>(phys_to_virt(g_early_boot.root_table));
+  *leaf_level = ~0u;
+  for (unsigned level = g_layout.levels - 1; level > 0; --level) {
+    const uint64_t e = pt_detail::get_entry(&t[pte::index(va, level)]);
+    if (!pte::is_valid(e)) return nullptr;
+    if (pte::is_leaf(e)) {
+      *leaf_level = level;
+      return nullptr;
+    }
+    t = static_cast<uint64_t*>(phys_to_virt(pte::phys(e)));
+  }
+  uint64_t* slot = &t[pte::index(va, 0)];
+  if (!pte::is_leaf(pt_detail::get_entry(slot))) return nullptr;
+  *leaf_level = 0;
+  return slot;
+}
+
+}  // namespace
+
+k::Result<void> set_kernel_page_present(k::VirtAddr va, bool present) {
+  if (!va.page_aligned() || !is_canonical(va.value(), g_layout.levels)) return k::Errno::kEINVAL;
+  KernelOps ops;
+  bool split = false;
+  {
+    k::IrqSpinLockGuard g(g_pt_lock);
+    unsigned level;
+    uint64_t* slot = kernel_pte_slot(va.value(), &level);
+    if (!slot && level != ~0u) {
+      // A large leaf: re-flagging one 4 KiB page of it with its own flags
+      // splits it down to 4 KiB leaves (pgtable_core.h) and changes nothing else.
+      const auto leaf = editor(ops).lookup(va.value());
+      if (!leaf) return k::Errno::kENOENT;
+      const PtStatus st =
+          editor(ops).protect(va.value(), k::kPageSize, pt_detail::entry_flags(leaf->pte));
+      if (st != PtStatus::kOk) return to_errno(st);
+      split = true;
+      slot = kernel_pte_slot(va.value(), &level);
+    }
+    if (!slot) return k::Errno::kENOENT;
+    const uint64_t e = pt_detail::get_entry(slot);
+    pt_detail::set_entry(slot, present ? e | pte::kValid : e & ~pte::kValid);
+  }
+  if (split)
+    finish_edit(ops, va.value(), k::kPageSize);
+  else
+    local_flush_tlb_range(va.value(), k::kPageSize);  // honours the flush-all quirk
+  return {};
+}
+
 std::optional<KernelPte> lookup_kernel_address(k::VirtAddr va) {
   KernelOps ops;
   k::IrqSpinLockGuard g(g_pt_lock);

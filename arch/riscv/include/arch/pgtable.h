@@ -74,6 +74,16 @@ k::Result<void> protect_kernel_range(k::VirtAddr va, uint64_t size, pgprot_t pro
 // flushes (flush_tlb_kernel_range) when the old page may be cached.
 k::Result<void> remap_kernel_page(k::VirtAddr va, k::PhysAddr pa, pgprot_t prot);
 
+// KFENCE (mm/kfence.h): makes the 4 KiB page at va absent (present =
+// false: V cleared, translation and flags kept in the entry) or present
+// again. A larger leaf covering va is split first, which may take a table
+// page (ENOMEM) and flushes every hart. Once the page has its own leaf the
+// call allocates nothing and flushes only this hart's entry for va, so it
+// is safe with interrupts off and inside the page-fault handler; another
+// hart may use its stale entry until its next flush (Linux's RISC-V
+// kfence_protect_page() accepts the same). ENOENT if nothing maps va.
+k::Result<void> set_kernel_page_present(k::VirtAddr va, bool present);
+
 using KernelPte = PteLookup;
 std::optional<KernelPte> lookup_kernel_address(k::VirtAddr va);
 
