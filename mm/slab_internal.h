@@ -258,6 +258,8 @@ void slab_free_slow(KmemCache* s, Page* slab, void* obj);
   if (s) [[likely]] {
     if (should_failslab(s->object_size, gfp)) [[unlikely]]
       return nullptr;  // mm/fault_inject.h
+    if (kfence_alloc_due()) [[unlikely]]
+      return kfence_alloc_node(s, gfp, nid);  // mm/kfence.h
     const unsigned long irq = arch::irq_save();
     const unsigned cpu = arch::this_cpu();
     if (cpu < s->nr_fast_cpus) [[likely]] {
