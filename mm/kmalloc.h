@@ -18,6 +18,7 @@
 #include <cstdint>
 
 #include "mm/gfp.h"
+#include "mm/kfence.h"
 #include "mm/numa.h"
 
 namespace k {
@@ -65,7 +66,10 @@ void* kmalloc_node(size_t size, gfp_t gfp, int nid);
 [[gnu::always_inline]] inline void* kmalloc(size_t size, gfp_t gfp) {
   if (__builtin_constant_p(size) && __builtin_constant_p(gfp) && kmalloc_index(size) &&
       !(gfp & (__GFP_DMA | __GFP_DMA32))) {
-    if (KmemCache* s = kmalloc_caches[kmalloc_index(size)]) return kmem_cache_alloc(s, gfp);
+    // A KFENCE sample due takes __kmalloc, which samples with the size
+    // asked for (mm/kfence.h).
+    if (KmemCache* s = kmalloc_caches[kmalloc_index(size)]; s && !kfence_kmalloc_due())
+      return kmem_cache_alloc(s, gfp);
   }
   return __kmalloc(size, gfp);
 }
