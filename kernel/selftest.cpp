@@ -23,7 +23,6 @@
 #include "kernel/printk.h"
 #include "lib/format.h"
 #include "mm/accounting.h"
-#include "mm/vmalloc.h"
 
 extern "C" const k::selftest::Case __selftests_start[], __selftests_end[];
 extern "C" const k::selftest::Counter __selftest_counters_start[], __selftest_counters_end[];
@@ -60,9 +59,10 @@ size_t count_counters() {
 }
 
 void read_counters(uint64_t* out) {
-  // Lazily freed vmalloc ranges hold page-table pages until a purge; like
-  // draining the pcp lists, purging first makes the counters comparable.
-  k::vmalloc_purge();
+  // Lazily freed vmalloc ranges hold page-table pages until a purge, empty
+  // slabs and a spare per-CPU chunk stay cached; like draining the pcp
+  // lists, dropping them first makes the counters comparable.
+  k::mm_accounting_quiesce();
   for (size_t i = 0; i < count_counters(); ++i) out[i] = __selftest_counters_start[i].read();
 }
 

@@ -90,6 +90,13 @@ struct MmAccountingSnapshot {
 };
 void mm_accounting_snapshot(MmAccountingSnapshot* out);
 
+// Drops what allocators keep cached on purpose and may release at any
+// later moment, so that a snapshot and its verify compare like with like:
+// empty slabs, page tables of lazily freed vmalloc ranges (vmalloc_purge)
+// and the spare per-CPU chunk. Call it right before both. Kernel only
+// (mm/accounting_quiesce.cpp).
+void mm_accounting_quiesce();
+
 // Report lines go to a sink (printk when null): one line per finding.
 using MmReportFn = void (*)(void* ctx, const char* line);
 

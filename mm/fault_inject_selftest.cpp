@@ -69,8 +69,8 @@ unsigned sweep(selftest::Context& t, const char* what, Op op) {
   QuietAttrs quiet;
   unsigned injected_ok = 0, injected_err = 0;
   for (unsigned n = 1; n <= kMaxRuns; ++n) {
-    // Empty slabs the caches keep are not a leak: drop them on both sides.
-    slab_nr_pages_shrunk();
+    // What allocators cache on purpose is not a leak: drop it on both sides.
+    mm_accounting_quiesce();
     mm_accounting_snapshot(&g_before);
     if (!fail_nth_set(n)) {
       t.fail(__FILE__, __LINE__, "fail_nth_set outside task context");
@@ -84,7 +84,7 @@ unsigned sweep(selftest::Context& t, const char* what, Op op) {
       t.fail(__FILE__, __LINE__, what);
       return 0;
     }
-    slab_nr_pages_shrunk();
+    mm_accounting_quiesce();
     if (!mm_accounting_verify(g_before, diag_line, &t)) {
       t.diag("%s: pages lost or gained by the run with fail-nth=%u (%s)", what, n,
              r == Run::kOk ? "it succeeded" : "it failed cleanly");

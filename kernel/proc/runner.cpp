@@ -183,10 +183,10 @@ SELFTEST(user, fail_sweep) {
     return;
   }
   static k::MmAccountingSnapshot before;  // too large for a kernel stack
-  k::slab_nr_pages_shrunk();
+  k::mm_accounting_quiesce();
   k::mm_accounting_snapshot(&before);
   run_user_test(t, "fail_sweep");
-  k::slab_nr_pages_shrunk();
+  k::mm_accounting_quiesce();
   KEXPECT(k::mm_accounting_verify(
       before,
       [](void* ctx, const char* line) {
