@@ -167,6 +167,7 @@ SELFTEST(user, zz_free_pages_restored) {
          static_cast<unsigned long long>(after));
   KEXPECT_EQ(after, k::g_user_suite_free_before);
 }
+SELFTEST(user, sysfuzz) { run_user_test(t, "sysfuzz"); }
 SELFTEST(user, fork_many) { run_user_test(t, "fork_many"); }
 SELFTEST(user, oom) { run_user_test(t, "oom"); }
 SELFTEST(user, efault) { run_user_test(t, "efault"); }
