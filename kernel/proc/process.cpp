@@ -369,6 +369,9 @@ Result<int> do_wait4(int pid, int* status, int options) {
   Task* zombie = nullptr;
   bool have_child = false;
   auto scan = [&]() {
+    // wait_event() evaluates the condition once more after it held: a
+    // second scan must not unlink another zombie (it would be lost).
+    if (zombie) return true;
     IrqSpinLockGuard g(g_proc_lock);
     have_child = false;
     for (ListNode* n = self->children.first(); n && n != self->children.sentinel(); n = n->next) {
