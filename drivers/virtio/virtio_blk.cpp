@@ -23,7 +23,10 @@ constexpr unsigned VIRTIO_BLK_F_FLUSH = 9;
 constexpr uint8_t VIRTIO_BLK_S_OK = 0;
 constexpr uint8_t VIRTIO_BLK_S_UNSUPP = 2;
 constexpr uint16_t kQueueSize = 128;
-constexpr uint64_t kTimeoutSeconds = 5;
+// Linux blk-mq's default request timeout (30 s when the driver sets none).
+// 5 s was too short under QEMU TCG on a loaded host: the soak saw requests
+// complete late, and the device was then reset and lost for good.
+constexpr uint64_t kTimeoutSeconds = 30;
 
 struct [[gnu::packed]] BlkHdr {
   uint32_t type;
