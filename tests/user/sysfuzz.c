@@ -41,7 +41,7 @@
 #include "ktap.h"
 
 #define PAGE 4096UL
-#define kOverrunSeconds 20
+#define kOverrunSeconds 10
 #define kHangSeconds 20
 #define kMaxMaps 32
 #define kMaxFdsTracked 16
