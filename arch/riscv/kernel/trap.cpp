@@ -227,6 +227,7 @@ extern "C" arch::TrapFrame* trap_handler(arch::TrapFrame* tf) {
         k::panic("unexpected interrupt");
     }
     --cb->irq_depth;
+    if (tf->from_user()) user_irq_return(*tf);
     return tf;
   }
   if (!tf->from_user() && is_page_fault(tf->scause) && cpu_block() &&
