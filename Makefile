@@ -12,6 +12,12 @@
 #   make tidy    clang-tidy (.clang-tidy) over TIDY_PATHS (tools/tidy.py)
 #   make bench   every benchmark under QEMU -icount plus the host allocator
 #                comparison -> bench/results/*.csv, docs/performance.md
+#   make fuzz    every libFuzzer target for FUZZ_SECONDS (default 300) each;
+#                corpora grow in build/fuzz-corpus/, crashes land in
+#                build/fuzz-crashes/ and fail the target
+#   make soak    the soak (kernel/soak.cpp) for SOAK_MINUTES (default 10)
+#                on the 4-hart 6 GiB machine with a virtio-blk disk
+#                (docs/reliability.md)
 
 ARGS     ?=
 BOARD    ?= qemu-virt
@@ -23,9 +29,11 @@ HBUILD   := $(BUILD)/host
 GEN      := -G Ninja
 GDB_PORT ?= 1234
 TIDY_PATHS ?= lib mm
+FUZZ_SECONDS ?= 300
+SOAK_MINUTES ?= 10
 
 .PHONY: all deps kernel host run shell test image clean format format-check \
-        compile_commands.json debug gdb tidy bench
+        compile_commands.json debug gdb tidy bench fuzz soak
 
 all: kernel
 
@@ -87,6 +95,14 @@ bench: kernel host
 	python3 bench/run.py --board $(BOARD) --kernel $(KBUILD)/Image \
 	  --host-bench $(HBUILD)/tests/bench/host_alloc_bench
 	python3 tools/bench_report.py
+
+fuzz: host
+	tools/fuzz.sh $(HBUILD)/fuzz $(BUILD)/fuzz-corpus $(BUILD)/fuzz-crashes $(FUZZ_SECONDS)
+
+# Not part of `make test` (ctest runs the ~25 s qemu_soak_smoke instead).
+soak: kernel host
+	python3 tests/qemu/soak_run.py --kernel $(KBUILD)/Image --initrd $(BUILD)/initramfs.cpio \
+	  --seconds $$(( $(SOAK_MINUTES) * 60 )) --log-dir $(BUILD)/qemu-logs --name soak
 
 clean:
 	rm -rf $(BUILD)

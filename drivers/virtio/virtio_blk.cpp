@@ -23,7 +23,10 @@ constexpr unsigned VIRTIO_BLK_F_FLUSH = 9;
 constexpr uint8_t VIRTIO_BLK_S_OK = 0;
 constexpr uint8_t VIRTIO_BLK_S_UNSUPP = 2;
 constexpr uint16_t kQueueSize = 128;
-constexpr uint64_t kTimeoutSeconds = 5;
+// Linux blk-mq's default request timeout (30 s when the driver sets none).
+// 5 s was too short under QEMU TCG on a loaded host: the soak saw requests
+// complete late, and the device was then reset and lost for good.
+constexpr uint64_t kTimeoutSeconds = 30;
 
 struct [[gnu::packed]] BlkHdr {
   uint32_t type;
@@ -185,6 +188,11 @@ Result<void> virtio_blk_wait(VirtioBlk* vb, VirtioBlkReq* req) {
       const unsigned long flags = arch::irq_save();
       if (!req->done.load(std::memory_order_acquire)) asm volatile("wfi");
       arch::irq_restore(flags);
+      // Reap after every wake-up (the tick wakes us at least): the soak
+      // caught this hart waiting out the whole timeout in wfi, its
+      // completion in the used ring with no interrupt taken for it.
+      IrqSpinLockGuard g(vb->lock);
+      reap_locked(vb, false);
     }
     if (arch::read_time() > deadline) {
       timed_out = true;

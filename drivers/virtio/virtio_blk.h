@@ -42,7 +42,7 @@ struct VirtioBlkReq {
 Result<void> virtio_blk_submit(VirtioBlk* vb, VirtioBlkReq* req, BlkOp op, uint64_t sector,
                                void* buf, uint32_t count);
 // Waits (wfi, or polling) for the request, unmaps its buffer and returns
-// its status: EIO for a device error or a 5 s timeout (the device is then
+// its status: EIO for a device error or a 30 s timeout (the device is then
 // reset and marked dead), ENOSYS for an unsupported request.
 Result<void> virtio_blk_wait(VirtioBlk* vb, VirtioBlkReq* req);
 

@@ -95,7 +95,8 @@ int64_t pipe_write(Pipe* p, uint64_t ubuf, uint64_t len) {
     int readers = 0;
     locked_count(p, nullptr, &readers);
     if (readers == 0) {
-      if (current()->sigactions[kSigPipe - 1].handler != 1) do_exit(wait_status_signaled(kSigPipe));
+      // SIGPIPE is raised by the caller (pipe_raise_sigpipe) once it has
+      // dropped its file reference: exiting here leaked the file and pipe.
       return done ? static_cast<int64_t>(done) : -kEpipe;
     }
     const uint64_t want = len - done < sizeof chunk ? len - done : sizeof chunk;
@@ -132,6 +133,10 @@ int64_t pipe_write(Pipe* p, uint64_t ubuf, uint64_t len) {
     if (put < want) continue;  // the reader went away: next round reports it
   }
   return static_cast<int64_t>(done);
+}
+
+void pipe_raise_sigpipe() {
+  if (current()->sigactions[kSigPipe - 1].handler != 1) do_exit(wait_status_signaled(kSigPipe));
 }
 
 void pipe_release(Pipe* p, bool write_end) {

@@ -19,6 +19,9 @@ struct OpenFile;
 Result<void> pipe_create(OpenFile** rd, OpenFile** wr);
 int64_t pipe_read(Pipe* p, uint64_t ubuf, uint64_t len);
 int64_t pipe_write(Pipe* p, uint64_t ubuf, uint64_t len);
+// After a pipe_write that returned -EPIPE, with no references held:
+// SIGPIPE, whose default action ends the process (unless ignored).
+void pipe_raise_sigpipe();
 // The last reference of one end went away.
 void pipe_release(Pipe* p, bool write_end);
 

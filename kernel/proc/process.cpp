@@ -179,6 +179,16 @@ bool syscall_trap(arch::TrapFrame& tf) {
   return true;
 }
 
+// An interrupt (the timer tick) is about to return to user code: a process
+// that was sent SIGKILL while looping in user mode dies here (it may never
+// make another syscall or fault).
+bool user_irq_return_trap(arch::TrapFrame&) {
+  Task* t = sched_ready() ? current() : nullptr;
+  if (!t || !t->mm || !t->killed.load()) return true;
+  arch::irq_enable();
+  do_exit(wait_status_signaled(kSigKill));
+}
+
 bool uaccess_fault_in(uint64_t addr, bool write) {
   Task* t = sched_ready() ? current() : nullptr;
   return t && t->mm && fault_in_user_page(t->mm, addr, write);
@@ -202,6 +212,7 @@ bool proc_init() {
   arch::set_page_fault_handler(page_fault_trap);
   arch::set_syscall_handler(syscall_trap);
   arch::set_user_exception_handler(user_exception_trap);
+  arch::set_user_irq_return_handler(user_irq_return_trap);
   return true;
 }
 
@@ -375,6 +386,9 @@ Result<int> do_wait4(int pid, int* status, int options) {
   Task* zombie = nullptr;
   bool have_child = false;
   auto scan = [&]() {
+    // wait_event() evaluates the condition once more after it held: a
+    // second scan must not unlink another zombie (it would be lost).
+    if (zombie) return true;
     IrqSpinLockGuard g(g_proc_lock);
     have_child = false;
     for (ListNode* n = self->children.first(); n && n != self->children.sentinel(); n = n->next) {

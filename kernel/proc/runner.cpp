@@ -194,6 +194,7 @@ SELFTEST(user, fail_sweep) {
       },
       &t));
 }
+SELFTEST(user, sysfuzz) { run_user_test(t, "sysfuzz"); }
 SELFTEST(user, fork_many) { run_user_test(t, "fork_many"); }
 SELFTEST(user, oom) { run_user_test(t, "oom"); }
 SELFTEST(user, efault) { run_user_test(t, "efault"); }

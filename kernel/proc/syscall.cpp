@@ -16,6 +16,7 @@
 #include "kernel/printk.h"
 #include "kernel/proc/exec.h"
 #include "kernel/proc/file.h"
+#include "kernel/proc/meminfo.h"
 #include "kernel/proc/pipe.h"
 #include "kernel/proc/process.h"
 #include "kernel/sched/sched.h"
@@ -208,11 +209,21 @@ int64_t do_stat_out(uint64_t ubuf, const KStat& st) {
   return copy_to_user(ubuf, &st, sizeof st) ? e(Errno::kEFAULT) : 0;
 }
 
-// /proc/self/status, /proc/<pid>/status, and the fault-injection counter
-// /proc/self/fail-nth, /proc/<pid>/fail-nth (mm/fault_inject.h).
+// Synthetic file of /proc/meminfo (proc_pid is a pid otherwise).
+constexpr int kProcMeminfo = -1;
+
+// /proc/meminfo, /proc/self/status, /proc/<pid>/status, and the fault-
+// injection counter /proc/self/fail-nth, /proc/<pid>/fail-nth
+// (mm/fault_inject.h).
 Result<OpenFile*> open_proc(const char* path) {
   const char* p = path + 6;  // after "/proc/"
   int pid = -1;
+  if (strcmp(p, "meminfo") == 0) {
+    OpenFile* f = file_new(FileKind::kSynthetic);
+    if (!f) return Errno::kENOMEM;
+    f->proc_pid = kProcMeminfo;
+    return f;
+  }
   if (strncmp_prefix(p, "self/")) {
     pid = 0;
     p += 5;
@@ -332,7 +343,8 @@ int64_t file_read(OpenFile* f, uint64_t ubuf, uint64_t len, uint64_t* pos) {
         const uint64_t pre = len < kPageSize ? len : kPageSize;
         if (arch::fault_in_writeable(ubuf, pre)) return e(Errno::kEFAULT);
         size_t n = 0;
-        f->text = proc_status_text(f->proc_pid, &n);
+        f->text =
+            f->proc_pid == kProcMeminfo ? proc_meminfo_text(&n) : proc_status_text(f->proc_pid, &n);
         if (!f->text) return e(Errno::kESRCH);
         f->text_len = n;
       }
@@ -441,7 +453,9 @@ int64_t sys_write(int fd, uint64_t ubuf, uint64_t len) {
     r = fail_nth_write(f, ubuf, len);
   else
     r = e(Errno::kEBADF);  // everything else is read-only
+  const bool pipe = f->kind == FileKind::kPipeWrite;
   file_put(f);
+  if (pipe && r == -32 /* EPIPE */) pipe_raise_sigpipe();
   return r;
 }
 
@@ -664,17 +678,30 @@ int64_t sys_nanosleep(uint64_t ureq) {
 
 int64_t sys_getrandom(uint64_t ubuf, uint64_t len, uint32_t flags) {
   if (flags & ~7u) return e(Errno::kEINVAL);
+  // Linux caps one read at MAX_RW_COUNT (INT_MAX & PAGE_MASK).
+  constexpr uint64_t kMaxRwCount = 0x7ffff000;
+  if (len > kMaxRwCount) len = kMaxRwCount;
   static std::atomic<uint64_t> state{0x243f6a8885a308d3ull};
+  uint64_t chunk[32];
   uint64_t done = 0;
   while (done < len) {
-    uint64_t z = state.fetch_add(0x9e3779b97f4a7c15ull) ^ arch::read_time();
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    z ^= z >> 31;
-    const uint64_t n = len - done < 8 ? len - done : 8;
-    if (copy_to_user(ubuf + done, &z, n))
-      return done ? static_cast<int64_t>(done) : e(Errno::kEFAULT);
-    done += n;
+    // The kernel is not preemptible: a long request gives the CPU up and
+    // stops for SIGKILL every page, as Linux's get_random_bytes_user does
+    // (a 100 MB getrandom from the syscall fuzzer stalled its hart).
+    if (done && done % kPageSize == 0) {
+      if (cur()->killed.load()) break;
+      sched_yield();
+    }
+    for (uint64_t& z : chunk) {
+      z = state.fetch_add(0x9e3779b97f4a7c15ull) ^ arch::read_time();
+      z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+      z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+      z ^= z >> 31;
+    }
+    const uint64_t n = len - done < sizeof chunk ? len - done : sizeof chunk;
+    const size_t left = copy_to_user(ubuf + done, chunk, n);
+    done += n - left;
+    if (left) return done ? static_cast<int64_t>(done) : e(Errno::kEFAULT);
   }
   return static_cast<int64_t>(done);
 }
@@ -963,7 +990,11 @@ int64_t syscall_dispatch(arch::TrapFrame& tf) {
       // default action (terminate) applies.
       const int sig = static_cast<int>(nr == NR_tkill ? a1 : a2);
       const int tid = static_cast<int>(nr == NR_tkill ? a0 : a1);
-      if (tid != t->pid) return e(Errno::kESRCH);
+      // Linux kernel/signal.c: a signal number outside 0..64 is EINVAL
+      // (checked first: it indexes sigactions below).
+      if (sig < 0 || sig > static_cast<int>(kNrSignals)) return e(Errno::kEINVAL);
+      if (tid != t->pid || (nr == NR_tgkill && static_cast<int>(a0) != t->pid))
+        return e(Errno::kESRCH);
       if (sig == 0) return 0;
       if (t->sigactions[sig - 1].handler == 1) return 0;
       do_exit(wait_status_signaled(sig));

@@ -12,6 +12,7 @@ std::atomic<ExceptionHandler> g_page_fault_handler{nullptr};
 std::atomic<ExceptionHandler> g_syscall_handler{nullptr};
 std::atomic<ExceptionHandler> g_user_exception_handler{nullptr};
 std::atomic<ExternalIrqHandler> g_external_irq_handler{nullptr};
+std::atomic<ExceptionHandler> g_user_irq_return_handler{nullptr};
 
 }  // namespace
 
@@ -19,6 +20,11 @@ void set_page_fault_handler(ExceptionHandler h) { g_page_fault_handler.store(h);
 void set_syscall_handler(ExceptionHandler h) { g_syscall_handler.store(h); }
 void set_user_exception_handler(ExceptionHandler h) { g_user_exception_handler.store(h); }
 void set_external_irq_handler(ExternalIrqHandler h) { g_external_irq_handler.store(h); }
+void set_user_irq_return_handler(ExceptionHandler h) { g_user_irq_return_handler.store(h); }
+
+void user_irq_return(TrapFrame& tf) {
+  if (auto h = g_user_irq_return_handler.load()) h(tf);
+}
 
 bool handle_exception(TrapFrame& tf) {
   switch (tf.scause) {

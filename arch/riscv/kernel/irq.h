@@ -18,6 +18,10 @@ void set_syscall_handler(ExceptionHandler h);
 // access fault, breakpoint): the process layer turns it into a signal.
 void set_user_exception_handler(ExceptionHandler h);
 bool handle_exception(TrapFrame& tf);
+// Runs before an interrupt returns to U-mode (the process layer acts on a
+// pending SIGKILL there: a process looping in user code makes no syscall).
+void set_user_irq_return_handler(ExceptionHandler h);
+void user_irq_return(TrapFrame& tf);
 
 // Registered by the interrupt controller driver.
 using ExternalIrqHandler = void (*)();

@@ -285,6 +285,7 @@ extern "C" arch::TrapFrame* trap_handler(arch::TrapFrame* tf) {
   }
   if (tf->scause & kInterruptBit) {
     dispatch_interrupt(tf);
+    if (tf->from_user()) user_irq_return(*tf);
     return tf;
   }
   // A uaccess or probe touching a new vmalloc page this hart holds a stale

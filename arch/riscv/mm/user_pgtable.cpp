@@ -110,7 +110,11 @@ void walk(uint64_t* t, unsigned level, uint64_t va, uint64_t last,
     uint64_t* slot = &t[pte::index(va, level)];
     const uint64_t e = pt_detail::get_entry(slot);
     if (pte::is_valid(e)) {
-      if (pte::is_leaf(e))
+      // A valid level-0 entry is a page even without R/W/X: PROT_NONE
+      // pages are kept that way (any access faults: Privileged spec
+      // 4.3.2 step 4, "i < 0"), and zap, fork, mprotect and mremap must
+      // still see them.
+      if (pte::is_leaf(e) || level == 0)
         fn(va & ~(size - 1), slot, ctx);
       else if (level > 0)
         walk(table_at(pte::phys(e)), level - 1, va, cl, fn, ctx);
