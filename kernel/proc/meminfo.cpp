@@ -2,6 +2,7 @@
 #include "kernel/proc/meminfo.h"
 
 #include "lib/format.h"
+#include "mm/accounting.h"
 #include "mm/kmalloc.h"
 #include "mm/page_alloc.h"
 #include "mm/slab.h"
@@ -10,7 +11,9 @@
 namespace k {
 
 uint64_t free_pages_quiesced() {
-  (void)slab_nr_pages_shrunk();  // cached empty slabs are not in use
+  // Cached empty slabs, page tables of lazily freed vmalloc ranges and the
+  // spare per-CPU chunk are not in use (mm/accounting.h).
+  mm_accounting_quiesce();
   drain_all_pages(nullptr);
   return nr_free_pages();
 }
