@@ -96,6 +96,9 @@ void mm_accounting_snapshot(MmAccountingSnapshot* out);
 // and the spare per-CPU chunk. Call it right before both. Kernel only
 // (mm/accounting_quiesce.cpp).
 void mm_accounting_quiesce();
+// Free pages after mm_accounting_quiesce() and draining the per-CPU lists:
+// the figure "nothing lost" checks compare (kernel only).
+uint64_t nr_free_pages_quiesced();
 
 // Report lines go to a sink (printk when null): one line per finding.
 using MmReportFn = void (*)(void* ctx, const char* line);

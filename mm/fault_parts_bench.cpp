@@ -19,6 +19,7 @@
 #include <cstring>
 
 #include "kernel/bench.h"
+#include "mm/accounting.h"
 #include "mm/fault.h"
 #include "mm/gfp.h"
 #include "mm/mm_struct.h"
@@ -111,11 +112,7 @@ void run(bench::Context& b, MmStruct* mm) {
 namespace {
 
 // Free pages once per-CPU lists and cached empty slabs are given back.
-uint64_t free_pages_settled() {
-  slab_nr_pages_shrunk();
-  drain_all_pages(nullptr);
-  return nr_free_pages();
-}
+uint64_t free_pages_settled() { return nr_free_pages_quiesced(); }
 
 }  // namespace
 

@@ -4,6 +4,7 @@
 #include <arch/user_pgtable.h>
 
 #include "kernel/selftest.h"
+#include "mm/accounting.h"
 #include "mm/fault.h"
 #include "mm/mm_struct.h"
 #include "mm/page_alloc.h"
@@ -13,11 +14,7 @@ namespace {
 
 using namespace k;
 
-uint64_t settled_free() {
-  slab_nr_pages_shrunk();
-  drain_all_pages(nullptr);
-  return nr_free_pages();
-}
+uint64_t settled_free() { return nr_free_pages_quiesced(); }
 
 constexpr vm_flags_t kRW = VM_READ | VM_WRITE | VM_MAYREAD | VM_MAYWRITE;
 

@@ -78,10 +78,15 @@ NOTES = {
                       "interrupt toggle, no lock) and a virtually mapped page array "
                       "(virt_to_page is a shift and an add); both need arch support this "
                       "kernel does not have yet (rv64imac has no double-word CAS; the page "
-                      "array is per section).",
-    "vmalloc_4k": "one area allocation (rbtree), one page from the buddy allocator, the page "
-                  "table walk to map it, and on vfree a TLB flush plus unmap walk: each part "
-                  "~500 instructions.",
+                      "array is per section). On top of that pair (149 measured without "
+                      "them) come the allocation hooks: the fault-injection check (one "
+                      "relaxed load and branch) and the KFENCE sampling countdown (a per-CPU "
+                      "decrement, plus kmalloc's read of it), about 28 together.",
+    "vmalloc_4k": "vfree is lazy (PTEs cleared, local flush only; one shootdown per purged "
+                  "batch) and a 4 KiB area comes from a per-size pool; what is left is the "
+                  "area tree (about 400), alloc+free of the page (about 190) and mapping and "
+                  "unmapping one PTE through the batched page-table path (about 400). The "
+                  "maximum is a sample that triggered the batched purge.",
     "boot": "struct pages are written as eight 64-bit stores each (kind, zone, node, section, "
             "an unlinked lru, zeros) without zeroing the arrays first, and the hand-over "
             "rewrites two words a page and puts aligned max-order blocks straight on the free "

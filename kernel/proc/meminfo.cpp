@@ -10,13 +10,7 @@
 
 namespace k {
 
-uint64_t free_pages_quiesced() {
-  // Cached empty slabs, page tables of lazily freed vmalloc ranges and the
-  // spare per-CPU chunk are not in use (mm/accounting.h).
-  mm_accounting_quiesce();
-  drain_all_pages(nullptr);
-  return nr_free_pages();
-}
+uint64_t free_pages_quiesced() { return nr_free_pages_quiesced(); }
 
 char* proc_meminfo_text(size_t* len) {
   constexpr size_t kSize = 256;

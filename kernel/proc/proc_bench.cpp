@@ -24,6 +24,7 @@
 #include "kernel/sched/sched.h"
 #include "lib/errno.h"
 #include "lib/format.h"
+#include "mm/accounting.h"
 #include "mm/fault_bench.h"
 #include "mm/page_alloc.h"
 #include "mm/slab.h"
@@ -42,11 +43,7 @@ void set_counter_access(void* value) {
 }
 
 // Free pages once per-CPU lists and cached empty slabs are given back.
-uint64_t free_pages_settled() {
-  k::slab_nr_pages_shrunk();
-  k::drain_all_pages(nullptr);
-  return k::nr_free_pages();
-}
+uint64_t free_pages_settled() { return k::nr_free_pages_quiesced(); }
 
 void run_bench_program(k::bench::Context& b, const char* mode) {
   if (!k::sched_ready()) return b.skip("no scheduler: no user processes");

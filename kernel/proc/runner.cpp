@@ -27,12 +27,7 @@ const char* const kEnv[] = {"PATH=/bin", "HOME=/", "TERM=vt100", nullptr};
 
 // Pages the user suite must give back: free pages plus what slab caches
 // keep in reserve, after the per-CPU lists are drained.
-uint64_t free_page_snapshot() {
-  slab_nr_pages_shrunk();  // cached empty slabs are not a leak
-  vmalloc_purge();         // nor page tables held by lazily freed vmalloc ranges
-  drain_all_pages(nullptr);
-  return nr_free_pages();
-}
+uint64_t free_page_snapshot() { return nr_free_pages_quiesced(); }
 
 uint64_t g_user_suite_free_before;
 

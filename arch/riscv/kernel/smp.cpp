@@ -189,27 +189,26 @@ void smp_boot_secondaries() {
   pr_info("smp: %u of %u CPUs online\n", nr_online_cpus(), g_nr_cpus);
 }
 
-bool smp_call_on(unsigned cpu, void (*fn)(void*), void* arg) {
-  if (!cpu_online(cpu)) return false;
-  if (cpu == this_cpu()) {
-    const unsigned long flags = irq_save();
-    fn(arg);
-    irq_restore(flags);
-    return true;
-  }
+namespace {
+
+// Posts fn(arg) in `slot` (under g_call_lock), raises the interrupt with
+// `kick`, and waits up to one second for the handler to run it; false
+// (after pr_err with `what`) if it did not.
+template <typename Kick>
+bool post_and_wait(CallSlot& slot, void (*fn)(void*), void* arg, Kick kick, unsigned cpu,
+                   const char* what) {
   while (g_call_lock.exchange(1, std::memory_order_acquire)) cpu_relax();
-  CallSlot& slot = per_cpu(g_call_slot, cpu);
   const uint64_t before = slot.done.load(std::memory_order_acquire);
   slot.arg = arg;
   slot.fn.store(fn, std::memory_order_release);
-  send_ipi_to(cpu);
+  kick();
   const uint64_t deadline = read_time() + timebase_hz();
   bool ok = true;
   while (slot.done.load(std::memory_order_acquire) == before) {
     if (read_time() > deadline) {
       ok = false;
       slot.fn.store(nullptr, std::memory_order_release);
-      pr_err("smp: CPU %u did not answer a cross-call\n", cpu);
+      pr_err("smp: CPU %u did not %s\n", cpu, what);
       break;
     }
     cpu_relax();
@@ -218,30 +217,28 @@ bool smp_call_on(unsigned cpu, void (*fn)(void*), void* arg) {
   return ok;
 }
 
+}  // namespace
+
+bool smp_call_on(unsigned cpu, void (*fn)(void*), void* arg) {
+  if (!cpu_online(cpu)) return false;
+  if (cpu == this_cpu()) {
+    const unsigned long flags = irq_save();
+    fn(arg);
+    irq_restore(flags);
+    return true;
+  }
+  return post_and_wait(
+      per_cpu(g_call_slot, cpu), fn, arg, [cpu] { send_ipi_to(cpu); }, cpu, "answer a cross-call");
+}
+
 bool smp_call_self_irq(void (*fn)(void*), void* arg) {
   if (!irqs_enabled()) return false;
-  while (g_call_lock.exchange(1, std::memory_order_acquire)) cpu_relax();
-  CallSlot& slot = *this_cpu_ptr(&g_call_slot);
-  const uint64_t before = slot.done.load(std::memory_order_acquire);
-  slot.arg = arg;
-  slot.fn.store(fn, std::memory_order_release);
   // S-mode may raise its own software interrupt by writing sip.SSIP
   // (Privileged spec 4.1.3): a self-IPI without a firmware call. With SIE
   // and sie.SSIE on it is taken right after this instruction.
-  csr_set(sip, kSieSsie);
-  const uint64_t deadline = read_time() + timebase_hz();
-  bool ok = true;
-  while (slot.done.load(std::memory_order_acquire) == before) {
-    if (read_time() > deadline) {
-      ok = false;
-      slot.fn.store(nullptr, std::memory_order_release);
-      pr_err("smp: CPU %u did not take its own software interrupt\n", this_cpu());
-      break;
-    }
-    cpu_relax();
-  }
-  g_call_lock.store(0, std::memory_order_release);
-  return ok;
+  return post_and_wait(
+      *this_cpu_ptr(&g_call_slot), fn, arg, [] { csr_set(sip, kSieSsie); }, this_cpu(),
+      "take its own software interrupt");
 }
 
 unsigned smp_call_others(void (*fn)(void*), void* arg) {
