@@ -4,6 +4,8 @@
 // free-area search must not grow with the number of live areas.
 //
 // Target (issue 8): vmalloc(4 KiB) + vfree <= 1 500 instructions.
+#include <iterator>
+
 #include "kernel/boot_info.h"
 #include "kernel/bench.h"
 #include "lib/fdt.h"
@@ -16,13 +18,14 @@ using namespace k;
 
 namespace {
 
-constexpr size_t kSizes[] = {4096, 64 * 1024, 1024 * 1024};
-constexpr const char* kSizeNames[] = {"4k", "64k", "1m"};
+constexpr size_t kSizes[] = {4096, 16 * 1024, 64 * 1024, 1024 * 1024};
+constexpr const char* kSizeNames[] = {"4k", "16k", "64k", "1m"};
 
 // vmalloc+vfree of every size; false if an allocation failed.
 bool bench_sizes(bench::Context& b, const char* suffix) {
   char name[40];
-  for (size_t i = 0; i < 3; ++i) {
+  static_assert(std::size(kSizes) == std::size(kSizeNames));
+  for (size_t i = 0; i < std::size(kSizes); ++i) {
     const size_t size = kSizes[i];
     vfree(vmalloc(size));  // warm the pcp list and the area cache
     bool ok = true;
