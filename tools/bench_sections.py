@@ -43,9 +43,9 @@ PROC_NOTES = [
     "dispatches to page_fault_trap, which turns interrupts back on and decodes the access. "
     "**Return** (~90): the restore of the same frame and `sret`.",
     "**Handler without the clear** (~700 in the steady state, the min column; taken apart "
-    "in the table above): the largest step is the order-0 alloc_pages (~300: zonelist walk, "
-    "watermark check, pcp list under irq_save, check_new_page), then the three-level "
-    "page-table walk (~120, no cached pointer to the last PTE table), then ~200 of checks, "
+    "in the table above): the largest steps are the three-level page-table walk (~120, no "
+    "cached pointer to the last PTE table) and the order-0 alloc_pages (~110 on a pcp hit "
+    "since the pcp fast path), then ~270 of checks, "
     "PTE construction and calls between the steps; the mm lock, find_vma (logarithmic, see "
     "the VMA curve), the RSS bookkeeping and the local `sfence.vma` are small. The mean is "
     "higher: one fault in a pcp batch refills the per-CPU list from the buddy lists "
