@@ -65,11 +65,12 @@ bool parse_block(std::string_view b) {
         case 'p':
           flags |= SLAB_POISON;
           break;
-        case 'u':
-        case 't':
-        case 'a':
-        case 'o':
-          break;  // tracking/tracing: not implemented, harmless
+        case 'u':  // owner tracking: KFENCE records alloc/free stacks for
+        case 't':  // sampled objects instead (docs/kfence.md); tracing,
+        case 'a':  // failslab filtering (failslab= covers every cache) and
+        case 'o':  // Linux's min-order switch have no counterpart here
+          pr_info("slab_debug: option '%c' accepted for Linux compatibility, no effect\n", ch);
+          break;
         case '-':
           flags = 0;
           break;  // ('-' | 0x20 == '-')
